@@ -1,0 +1,179 @@
+//! Assembling the server: storage, the chat service, Socket.IO (one node or Redis), HTTP.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use socketioxide::SocketIo;
+use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
+use tokio::net::TcpListener;
+
+use crate::auth::{KeyError, Verifier};
+use crate::http::{self, AppState, ops::RedisCheck};
+use crate::metrics::Metrics;
+use crate::realtime::SocketRealtime;
+use crate::service::ChatService;
+use crate::socket;
+use crate::store::{self, StoreError};
+
+/// Everything the server needs to start; built from flags and environment by `config`.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub redis_url: Option<String>,
+    pub jwt_access_secret: Option<String>,
+    pub jwt_admin_access_secret: Option<String>,
+    pub jwt_public_key_file: Option<String>,
+    pub internal_api_key: String,
+    pub cors_origins: Vec<String>,
+}
+
+impl std::fmt::Debug for Settings {
+    // Secrets stay out of logs and panics.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("database_url", &redact_url(&self.database_url))
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("cors_origins", &self.cors_origins)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A URL with its password replaced, for logs.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            let user = creds.split(':').next().unwrap_or_default();
+            format!("{}://{}:***@{}", &url[..s], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Key(#[from] KeyError),
+    #[error("cannot open the database: {0}")]
+    Store(#[from] StoreError),
+    #[error("cannot connect to Redis at {url}: {reason}")]
+    Redis { url: String, reason: String },
+    #[error("cannot bind: {0}")]
+    Bind(#[from] std::io::Error),
+}
+
+/// A built server: its router and the service (tests and `demo` use the service directly).
+pub struct Built {
+    pub router: Router,
+    pub service: Arc<ChatService>,
+}
+
+fn verifier(s: &Settings) -> Result<Verifier, StartError> {
+    let admin = s.jwt_admin_access_secret.as_deref().map(str::as_bytes);
+    match (&s.jwt_public_key_file, &s.jwt_access_secret) {
+        (Some(path), _) => Ok(Verifier::public_key(path, admin)?),
+        (None, Some(secret)) => Ok(Verifier::hmac(secret.as_bytes(), admin)),
+        (None, None) => Err(StartError::Config(
+            "JWT_ACCESS_SECRET is required (or JWT_PUBLIC_KEY_FILE)".into(),
+        )),
+    }
+}
+
+struct RedisPing(redis::Client);
+
+#[async_trait::async_trait]
+impl RedisCheck for RedisPing {
+    async fn ping(&self) -> Result<(), String> {
+        let fut = async {
+            let mut conn = self.0.get_multiplexed_async_connection().await?;
+            redis::cmd("PING").query_async::<String>(&mut conn).await
+        };
+        match tokio::time::timeout(Duration::from_secs(2), fut).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("timed out".into()),
+        }
+    }
+}
+
+/// Socket.IO settings shared by both adapters.
+fn socket_builder() -> socketioxide::SocketIoBuilder {
+    SocketIo::builder()
+        .max_payload(http::MAX_BODY_BYTES as u64)
+        .connect_timeout(Duration::from_secs(10))
+}
+
+pub async fn build(settings: &Settings) -> Result<Built, StartError> {
+    let verifier = verifier(settings)?;
+    if settings.internal_api_key.trim().is_empty() {
+        return Err(StartError::Config("INTERNAL_API_KEY is required".into()));
+    }
+    if let Some(path) = settings.database_url.strip_prefix("sqlite://")
+        && let Some(dir) = std::path::Path::new(path.split('?').next().unwrap_or(path)).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)?;
+    }
+    let store = store::connect(&settings.database_url).await?;
+    let metrics = Arc::new(Metrics::default());
+
+    let state = |service: &Arc<ChatService>, redis_check| AppState {
+        service: service.clone(),
+        internal_api_key: settings.internal_api_key.clone().into(),
+        redis_check,
+    };
+    let router;
+    let service;
+    match &settings.redis_url {
+        None => {
+            let realtime = Arc::new(SocketRealtime::default());
+            service = Arc::new(ChatService::new(store, realtime.clone(), verifier, metrics));
+            let (layer, io) = socket_builder().with_state(service.clone()).build_layer();
+            io.ns("/", socket::handler());
+            realtime.attach(io);
+            router = http::router(state(&service, None)).layer(layer);
+        }
+        Some(url) => {
+            let redis_err = |reason: String| StartError::Redis {
+                url: redact_url(url),
+                reason,
+            };
+            let client = redis::Client::open(url.as_str()).map_err(|e| redis_err(e.to_string()))?;
+            let ctr = RedisAdapterCtr::new_with_redis(&client)
+                .await
+                .map_err(|e| redis_err(e.to_string()))?;
+            let realtime = Arc::new(SocketRealtime::default());
+            service = Arc::new(ChatService::new(store, realtime.clone(), verifier, metrics));
+            let (layer, io) = socket_builder()
+                .with_adapter::<RedisAdapter<_>>(ctr)
+                .with_state(service.clone())
+                .build_layer();
+            io.ns("/", socket::handler())
+                .await
+                .map_err(|e| redis_err(e.to_string()))?;
+            realtime.attach(io);
+            let check: Arc<dyn RedisCheck> = Arc::new(RedisPing(client));
+            router = http::router(state(&service, Some(check))).layer(layer);
+        }
+    }
+    Ok(Built {
+        router: http::with_cors(router, &settings.cors_origins),
+        service,
+    })
+}
+
+/// Serve until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,116 @@
+//! Command line and environment: `order-chat serve` and `order-chat demo`.
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Settings;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "order-chat",
+    version,
+    about = "Real-time chat between a customer and the shopping agents of an order (Socket.IO + REST)",
+    long_about = "Real-time chat between a customer and the shopping agents of an order.\n\n\
+        Socket.IO v4 clients connect on /socket.io/, the REST API is under /api/v0/chat, the main \
+        backend feeds orders and users through /api/v0/internal. Every option can be given as a \
+        flag or as the environment variable named beside it; prefer the environment for secrets."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the chat server.
+    Serve(ServeArgs),
+    /// Run the server on an SQLite file with a demo order, and print a chat link for its
+    /// customer and for its agent.
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one; the bound address is printed).
+    #[arg(long, env = "PORT", default_value_t = 8090)]
+    pub port: u16,
+    /// Database: `sqlite://path/to/file.db` (embedded, the default) or
+    /// `postgres://user:password@host/db` (production, several nodes).
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/order-chat.db")]
+    pub database_url: String,
+    /// Redis for several nodes sharing rooms, e.g. `redis://127.0.0.1:6379/?protocol=resp3`
+    /// (Redis 7+, RESP3). Unset: a single node.
+    #[arg(long, env = "REDIS_URL")]
+    pub redis_url: Option<String>,
+    /// Shared secret of the main backend's access tokens (HS256). Required unless
+    /// --jwt-public-key-file is given.
+    #[arg(long, env = "JWT_ACCESS_SECRET", hide_env_values = true)]
+    pub jwt_access_secret: Option<String>,
+    /// Secret of admin tokens (`tokenType: "admin"`, HS256). Unset: admin tokens are refused.
+    #[arg(long, env = "JWT_ADMIN_ACCESS_SECRET", hide_env_values = true)]
+    pub jwt_admin_access_secret: Option<String>,
+    /// PEM public key (RSA → RS256, EC P-256 → ES256, Ed25519 → EdDSA) that verifies access
+    /// tokens instead of the shared secret.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE")]
+    pub jwt_public_key_file: Option<String>,
+    /// Key the main backend presents (`Authorization: Bearer …`) on the internal API. Required.
+    #[arg(long, env = "INTERNAL_API_KEY", hide_env_values = true)]
+    pub internal_api_key: Option<String>,
+    /// Comma-separated browser origins allowed to call the API and Socket.IO from another
+    /// origin, e.g. `https://app.example.com`. Empty: same origin only. Wildcards are refused.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on.
+    #[arg(long, env = "PORT", default_value_t = 8090)]
+    pub port: u16,
+    /// Folder for the demo's SQLite file.
+    #[arg(long, default_value = "data")]
+    pub data_dir: String,
+}
+
+impl ServeArgs {
+    /// Check the settings; the error is one line naming what is missing or wrong.
+    pub fn settings(&self) -> Result<Settings, String> {
+        if self.jwt_access_secret.as_deref().is_none_or(|s| s.is_empty())
+            && self.jwt_public_key_file.is_none()
+        {
+            return Err("JWT_ACCESS_SECRET is required (or JWT_PUBLIC_KEY_FILE)".into());
+        }
+        let internal_api_key = match self.internal_api_key.as_deref() {
+            Some(k) if !k.trim().is_empty() => k.trim().to_owned(),
+            _ => return Err("INTERNAL_API_KEY is required".into()),
+        };
+        let cors_origins: Vec<String> = self
+            .cors_origins
+            .iter()
+            .map(|o| o.trim().to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if let Some(bad) = cors_origins.iter().find(|o| o.contains('*')) {
+            return Err(format!(
+                "CORS_ORIGINS must list exact origins; wildcards are refused ({bad})"
+            ));
+        }
+        Ok(Settings {
+            database_url: self.database_url.clone(),
+            redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
+            jwt_access_secret: self.jwt_access_secret.clone().filter(|s| !s.is_empty()),
+            jwt_admin_access_secret: self.jwt_admin_access_secret.clone().filter(|s| !s.is_empty()),
+            jwt_public_key_file: self.jwt_public_key_file.clone().filter(|s| !s.is_empty()),
+            internal_api_key,
+            cors_origins,
+        })
+    }
+}

@@ -1,0 +1,85 @@
+//! The one error type of the chat service. Every adapter maps it to the wire exactly once:
+//! REST in `http::envelope`, Socket.IO in `socket::reply`.
+
+use std::time::Duration;
+
+/// Why a token was refused. The Display texts are the contract's `connect_error` messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum AuthFailure {
+    #[error("Authentication error: Token not provided")]
+    Missing,
+    #[error("Authentication error: Invalid token")]
+    Invalid,
+    #[error("Authentication error: Token expired")]
+    Expired,
+    #[error("Your account has been blocked. Please contact support")]
+    Blocked,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Unauthorized(AuthFailure),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("Order not found")]
+    OrderNotFound,
+    #[error("This order is closed: its chat is read-only")]
+    OrderClosed,
+    #[error("Join the order chat first (join-order-chat)")]
+    NotJoined,
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("Too many requests: retry in {} ms", .retry_after.as_millis())]
+    RateLimited { retry_after: Duration },
+    #[error("{0}")]
+    NotFound(String),
+    /// The detail is for the log only; the wire says "Something went wrong".
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ChatError {
+    pub fn validation(msg: impl Into<String>) -> Self {
+        ChatError::Validation(msg.into())
+    }
+
+    pub fn not_participant() -> Self {
+        ChatError::Forbidden("You are not a participant of this order".into())
+    }
+
+    /// The stable machine-readable code clients switch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ChatError::Validation(_) => "VALIDATION",
+            ChatError::Unauthorized(AuthFailure::Blocked) => "FORBIDDEN",
+            ChatError::Unauthorized(_) => "UNAUTHORIZED",
+            ChatError::Forbidden(_) => "FORBIDDEN",
+            ChatError::OrderNotFound => "ORDER_NOT_FOUND",
+            ChatError::OrderClosed => "ORDER_CLOSED",
+            ChatError::NotJoined => "NOT_JOINED",
+            ChatError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ChatError::RateLimited { .. } => "RATE_LIMITED",
+            ChatError::NotFound(_) => "NOT_FOUND",
+            ChatError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// The human-readable message sent to clients (never an internal detail).
+    pub fn public_message(&self) -> String {
+        match self {
+            ChatError::Internal(_) => "Something went wrong".into(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ChatError {
+    fn from(e: crate::store::StoreError) -> Self {
+        ChatError::Internal(e.to_string())
+    }
+}
+
+pub type ChatResult<T> = Result<T, ChatError>;

@@ -1,0 +1,83 @@
+//! The REST envelope and the one mapping of `ChatError` to HTTP.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::error::{AuthFailure, ChatError};
+
+/// `{"status":"success","message":…,"data":…}`
+pub fn success<T: Serialize>(message: &str, data: T) -> Response {
+    success_with(StatusCode::OK, message, data)
+}
+
+pub fn success_with<T: Serialize>(status: StatusCode, message: &str, data: T) -> Response {
+    (
+        status,
+        Json(json!({ "status": "success", "message": message, "data": data })),
+    )
+        .into_response()
+}
+
+/// A `ChatError` on its way out of a REST handler.
+pub struct ApiError(pub ChatError);
+
+impl From<ChatError> for ApiError {
+    fn from(e: ChatError) -> Self {
+        ApiError(e)
+    }
+}
+
+fn status_of(e: &ChatError) -> StatusCode {
+    match e {
+        ChatError::Validation(_) => StatusCode::BAD_REQUEST,
+        ChatError::Unauthorized(AuthFailure::Blocked) => StatusCode::FORBIDDEN,
+        ChatError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
+        ChatError::OrderNotFound | ChatError::NotFound(_) => StatusCode::NOT_FOUND,
+        ChatError::OrderClosed | ChatError::NotJoined => StatusCode::CONFLICT,
+        ChatError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        if let ChatError::Internal(detail) = &e {
+            tracing::error!(error = %detail, "request failed");
+        }
+        let status = status_of(&e);
+        let body = json!({
+            "status": "error",
+            "error": true,
+            "code": e.code(),
+            "message": e.public_message(),
+        });
+        let mut res = (status, Json(body)).into_response();
+        match &e {
+            ChatError::Unauthorized(f) if *f != AuthFailure::Blocked => {
+                res.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            ChatError::RateLimited { retry_after } => {
+                let secs = retry_after.as_secs().max(1).to_string();
+                if let Ok(v) = HeaderValue::from_str(&secs) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
+            }
+            _ => {}
+        }
+        res.extensions_mut().insert(ErrorCode(e.code()));
+        res
+    }
+}
+
+/// Lets the metrics layer count errors by code.
+#[derive(Clone, Copy)]
+pub struct ErrorCode(pub &'static str);
+
+pub type ApiResult = Result<Response, ApiError>;

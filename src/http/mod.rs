@@ -1,0 +1,98 @@
+//! The HTTP side: REST API, internal API, operations endpoints, middleware.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+use crate::error::ChatError;
+use crate::metrics::RouteLabel;
+use crate::service::ChatService;
+
+pub mod envelope;
+mod internal;
+pub mod ops;
+pub mod rest;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<ChatService>,
+    pub internal_api_key: Arc<str>,
+    pub redis_check: Option<Arc<dyn ops::RedisCheck>>,
+}
+
+/// REST body limit: a message is at most 4,000 characters (16 KB of UTF-8) plus its fields.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Every HTTP route of the server, without the Socket.IO layer and CORS (see `with_cors`).
+pub fn router(state: AppState) -> Router {
+    let chat = rest::routes().with_state(state.service.clone());
+    Router::new()
+        .nest("/api/v0/chat", chat)
+        .nest("/api/v0/internal", internal::routes().with_state(state.clone()))
+        .route("/healthz", get(ops::healthz))
+        .route("/readyz", get(ops::readyz))
+        .route("/metrics", get(ops::metrics))
+        .fallback(not_found)
+        .with_state(state.clone())
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(state, observe))
+}
+
+/// CORS goes outside everything, the Socket.IO layer included (its polling transport is HTTP).
+pub fn with_cors(router: Router, cors_origins: &[String]) -> Router {
+    match cors(cors_origins) {
+        Some(layer) => router.layer(layer),
+        None => router,
+    }
+}
+
+async fn not_found() -> Response {
+    envelope::ApiError(ChatError::NotFound("No such endpoint".into())).into_response()
+}
+
+/// Request latency and error codes for `/metrics`.
+async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    let metrics = state.service.metrics();
+    if let Some(code) = res.extensions().get::<envelope::ErrorCode>() {
+        metrics.error(code.0);
+    }
+    metrics
+        .http_latency
+        .get_or_create(&RouteLabel { method, route, status: res.status().as_u16() })
+        .observe(start.elapsed().as_secs_f64());
+    res
+}
+
+/// CORS for the listed origins only (never a wildcard: browsers send credentials).
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    let list: Vec<_> = origins
+        .iter()
+        .map(|o| o.trim())
+        .filter(|o| !o.is_empty())
+        .filter_map(|o| o.parse::<axum::http::HeaderValue>().ok())
+        .collect();
+    if list.is_empty() {
+        return None;
+    }
+    Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(list))
+            .allow_credentials(true)
+            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT])
+            .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE]),
+    )
+}

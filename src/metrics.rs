@@ -1,0 +1,75 @@
+//! Prometheus metrics: connections, events, messages stored, errors by code, request latency.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct EventLabel {
+    pub event: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CodeLabel {
+    pub code: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RouteLabel {
+    pub method: String,
+    pub route: String,
+    pub status: u16,
+}
+
+pub struct Metrics {
+    registry: Registry,
+    pub connections: Gauge,
+    pub connections_total: Counter,
+    pub events: Family<EventLabel, Counter>,
+    pub messages_stored: Counter,
+    pub errors: Family<CodeLabel, Counter>,
+    pub http_latency: Family<RouteLabel, Histogram>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("order_chat");
+        let connections = Gauge::default();
+        let connections_total = Counter::default();
+        let events = Family::<EventLabel, Counter>::default();
+        let messages_stored = Counter::default();
+        let errors = Family::<CodeLabel, Counter>::default();
+        let http_latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.0005, 2.0, 14))
+        });
+        registry.register("socket_connections", "Socket.IO connections open now", connections.clone());
+        registry.register("socket_connections_accepted", "Socket.IO connections accepted", connections_total.clone());
+        registry.register("socket_events", "Client events received, by event name", events.clone());
+        registry.register("messages_stored", "Chat messages stored", messages_stored.clone());
+        registry.register("errors", "Errors returned to clients, by code", errors.clone());
+        registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
+        Self { registry, connections, connections_total, events, messages_stored, errors, http_latency }
+    }
+}
+
+impl Metrics {
+    pub fn event(&self, event: &str) {
+        self.events.get_or_create(&EventLabel { event: event.to_owned() }).inc();
+    }
+
+    pub fn error(&self, code: &str) {
+        self.errors.get_or_create(&CodeLabel { code: code.to_owned() }).inc();
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        if prometheus_client::encoding::text::encode(&mut out, &self.registry).is_err() {
+            out.clear();
+        }
+        out
+    }
+}

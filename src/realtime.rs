@@ -1,0 +1,118 @@
+//! The service's port to the live connections: emit to an order's room, count a user's
+//! sockets in it (on every node), disconnect a user. Implemented over socketioxide, generic
+//! over its adapter so the same code runs on one node and, through Redis, on many.
+
+use async_trait::async_trait;
+use serde_json::Value;
+use socketioxide::SocketIo;
+use socketioxide::adapter::Adapter;
+
+use crate::domain::{OrderId, UserId};
+
+/// Every socket that joined the order's chat.
+pub fn order_room(order: &OrderId) -> String {
+    format!("order:{order}")
+}
+
+/// Every socket of one user (joined on connect).
+pub fn user_room(user: &UserId) -> String {
+    format!("user:{user}")
+}
+
+/// One user's sockets in one order's chat: presence counts these across nodes.
+pub fn presence_room(order: &OrderId, user: &UserId) -> String {
+    format!("order:{order}|user:{user}")
+}
+
+#[async_trait]
+pub trait Realtime: Send + Sync + 'static {
+    /// Emit to every socket in the order's room, except (optionally) one user's sockets.
+    async fn emit_to_order(
+        &self,
+        order: &OrderId,
+        except_user: Option<&UserId>,
+        event: &'static str,
+        payload: Value,
+    );
+    /// How many sockets of this user are in this order's room, on every node.
+    async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize;
+    /// Disconnect every socket of this user, on every node.
+    async fn disconnect_user(&self, user: &UserId);
+    /// Close every socket of this node (shutdown).
+    async fn close(&self);
+}
+
+/// A socket's own room membership, as the service needs it for join/leave/typing.
+#[async_trait]
+pub trait Membership: Send + Sync {
+    async fn enter(&self, order: &OrderId, user: &UserId);
+    async fn exit(&self, order: &OrderId, user: &UserId);
+    fn is_in(&self, order: &OrderId) -> bool;
+    /// The orders whose chat this socket is in.
+    fn joined_orders(&self) -> Vec<OrderId>;
+}
+
+/// The live side over socketioxide. The `SocketIo` handle is set once the layer is built
+/// (the service must exist first, as the handlers' state); before that, emits are dropped.
+pub struct SocketRealtime<A: Adapter> {
+    io: std::sync::OnceLock<SocketIo<A>>,
+}
+
+impl<A: Adapter> Default for SocketRealtime<A> {
+    fn default() -> Self {
+        Self {
+            io: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl<A: Adapter> SocketRealtime<A> {
+    pub fn attach(&self, io: SocketIo<A>) {
+        let _ = self.io.set(io);
+    }
+}
+
+#[async_trait]
+impl<A: Adapter> Realtime for SocketRealtime<A> {
+    async fn emit_to_order(
+        &self,
+        order: &OrderId,
+        except_user: Option<&UserId>,
+        event: &'static str,
+        payload: Value,
+    ) {
+        let Some(io) = self.io.get() else { return };
+        let mut op = io.to(order_room(order));
+        if let Some(u) = except_user {
+            op = op.except(user_room(u));
+        }
+        if let Err(e) = op.emit(event, &payload).await {
+            tracing::warn!(%order, event, error = %e, "broadcast failed");
+        }
+    }
+
+    async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize {
+        let Some(io) = self.io.get() else { return 0 };
+        match io.to(presence_room(order, user)).fetch_sockets().await {
+            Ok(sockets) => sockets.len(),
+            Err(e) => {
+                tracing::warn!(%order, error = %e, "presence lookup failed");
+                // Fall back to this node's view rather than announcing a wrong presence change.
+                io.local().to(presence_room(order, user)).sockets().len()
+            }
+        }
+    }
+
+    async fn disconnect_user(&self, user: &UserId) {
+        let Some(io) = self.io.get() else { return };
+        if let Err(e) = io.to(user_room(user)).disconnect().await {
+            tracing::warn!(error = %e, "disconnecting a blocked user failed");
+        }
+    }
+
+    async fn close(&self) {
+        if let Some(io) = self.io.get() {
+            io.close().await;
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Row shapes shared by both backends (the derive is generic over the database).
+
+use crate::domain::{OrderId, UserId, UserType};
+use crate::store::{ReadMarker, StoredMessage, User};
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MessageRow {
+    id: String,
+    order_id: String,
+    seq: i64,
+    sender_id: String,
+    sender_type: String,
+    body: String,
+    image_url: Option<String>,
+    attachments: String,
+    client_message_id: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+}
+
+/// The column list every message query selects, in `MessageRow`'s order.
+pub(super) const MESSAGE_COLUMNS: &str = "id, order_id, seq, sender_id, sender_type, body, \
+     image_url, attachments, client_message_id, created_at, updated_at";
+
+impl From<MessageRow> for StoredMessage {
+    fn from(r: MessageRow) -> Self {
+        StoredMessage {
+            id: r.id,
+            order_id: OrderId::from_trusted(r.order_id),
+            seq: r.seq,
+            sender_id: r.sender_id,
+            sender_type: UserType::parse(&r.sender_type).unwrap_or(UserType::System),
+            body: r.body,
+            image_url: r.image_url,
+            attachment_ids: serde_json::from_str(&r.attachments).unwrap_or_default(),
+            client_message_id: r.client_message_id,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct UserRow {
+    id: String,
+    name: String,
+    user_type: String,
+    display_image: Option<String>,
+    blocked: bool,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            id: UserId::from_trusted(r.id),
+            name: r.name,
+            user_type: UserType::parse(&r.user_type).unwrap_or(UserType::Customer),
+            display_image: r.display_image,
+            blocked: r.blocked,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct MarkerRow {
+    user_id: String,
+    last_read_seq: i64,
+    read_at: i64,
+}
+
+impl From<MarkerRow> for ReadMarker {
+    fn from(r: MarkerRow) -> Self {
+        ReadMarker {
+            user_id: UserId::from_trusted(r.user_id),
+            last_read_seq: r.last_read_seq,
+            read_at: r.read_at,
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct OrderRow {
+    pub id: String,
+    pub order_number: Option<String>,
+    pub status: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(super) struct ParticipantRow {
+    pub user_id: String,
+    pub role: String,
+}
+
+/// Assemble an order from its row and its participants (ordered by position).
+pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> crate::store::Order {
+    let mut customer = None;
+    let mut agents = Vec::new();
+    for p in parts {
+        if p.role == "customer" {
+            customer = Some(UserId::from_trusted(p.user_id));
+        } else {
+            agents.push(UserId::from_trusted(p.user_id));
+        }
+    }
+    crate::store::Order {
+        id: OrderId::from_trusted(row.id),
+        number: row.order_number,
+        status: row.status,
+        customer_id: customer.unwrap_or_else(|| UserId::from_trusted(String::new())),
+        agent_ids: agents,
+    }
+}
+
+/// Sort a user's chats newest activity first (last message, else nothing: those go last).
+pub(super) fn sort_by_activity(chats: &mut [crate::store::ChatSummary]) {
+    chats.sort_by_key(|c| {
+        std::cmp::Reverse(c.last_message.as_ref().map(|m| m.created_at).unwrap_or(0))
+    });
+}
