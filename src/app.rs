@@ -162,7 +162,7 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
         }
     }
     Ok(Built {
-        router: http::with_cors(router, &settings.cors_origins),
+        router: http::finish(router, &settings.cors_origins),
         service,
     })
 }

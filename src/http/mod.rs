@@ -14,6 +14,7 @@ use crate::error::ChatError;
 use crate::metrics::RouteLabel;
 use crate::service::ChatService;
 
+mod assets;
 pub mod envelope;
 mod internal;
 pub mod ops;
@@ -44,8 +45,11 @@ pub fn router(state: AppState) -> Router {
         .layer(middleware::from_fn_with_state(state, observe))
 }
 
-/// CORS goes outside everything, the Socket.IO layer included (its polling transport is HTTP).
-pub fn with_cors(router: Router, cors_origins: &[String]) -> Router {
+/// The complete HTTP service: the page's assets first (the Socket.IO layer would otherwise
+/// take `/socket.io/socket.io.js` as a transport request), then everything behind Socket.IO,
+/// and CORS outside it all (the polling transport is HTTP too).
+pub fn finish(socket_router: Router, cors_origins: &[String]) -> Router {
+    let router = assets::routes().fallback_service(socket_router);
     match cors(cors_origins) {
         Some(layer) => router.layer(layer),
         None => router,

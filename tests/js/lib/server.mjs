@@ -1,0 +1,164 @@
+// Test helpers: run the real `order-chat` binary on a free loopback port, feed it orders through
+// the internal API as the main backend would, mint tokens, and talk to it with the official
+// socket.io-client.
+import { spawn } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { io } from 'socket.io-client';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const BIN = process.env.ORDER_CHAT_BIN || join(here, '..', '..', '..', 'target', 'debug', 'order-chat');
+
+/** A fresh id with a readable prefix, so tests never collide (also on a shared PostgreSQL). */
+export const uid = (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+/**
+ * Start `order-chat serve` on 127.0.0.1 with a free port. Storage: E2E_DATABASE_URL when set
+ * (PostgreSQL runs), else a new SQLite file. Resolves once the server printed its address.
+ */
+export async function startServer(opts = {}) {
+  const secret = opts.secret || 'e2e-access-secret-' + randomUUID();
+  const adminSecret = opts.adminSecret || 'e2e-admin-secret-' + randomUUID();
+  const internalKey = opts.internalKey || 'e2e-internal-' + randomUUID();
+  const databaseUrl = opts.databaseUrl || process.env.E2E_DATABASE_URL ||
+    `sqlite://${join(mkdtempSync(join(tmpdir(), 'order-chat-e2e-')), 'chat.db')}`;
+  const env = {
+    ...process.env,
+    JWT_ACCESS_SECRET: secret,
+    JWT_ADMIN_ACCESS_SECRET: adminSecret,
+    INTERNAL_API_KEY: internalKey,
+    DATABASE_URL: databaseUrl,
+    HOST: '127.0.0.1',
+    PORT: String(opts.port ?? 0),
+    RUST_LOG: process.env.RUST_LOG || 'warn',
+    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    ...(opts.env || {}),
+  };
+  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  proc.stderr.on('data', (d) => { stderr += d; if (process.env.E2E_VERBOSE) process.stderr.write(d); });
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30000);
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\n${stderr}`)); });
+  });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const server = {
+    url, proc, secret, adminSecret, internalKey, databaseUrl, exited,
+    stderr: () => stderr,
+    /** Stop with SIGTERM (or the given signal) and wait for the process to end. */
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      return exited;
+    },
+    token: (userId, claims = {}, o = {}) => signToken({ user: { id: userId }, tokenType: 'access', ...claims }, o.secret || secret, o),
+    adminToken: (email, o = {}) => signToken({ authKey: email, tokenType: 'admin' }, o.secret || adminSecret, o),
+    putOrder: (orderId, body) => internal(server, `orders/${encodeURIComponent(orderId)}`, body),
+    putUser: (userId, body) => internal(server, `users/${encodeURIComponent(userId)}`, body),
+    connect: (token, o = {}) => connect(url, token, o),
+    rest: (method, path, token, body) => rest(url, method, path, token, body),
+  };
+  return server;
+}
+
+const b64url = (buf) => Buffer.from(buf).toString('base64url');
+
+/** An HS256 JWT; `expiresIn` in seconds (negative for an expired token), `header` to override. */
+export function signToken(claims, secret, o = {}) {
+  const header = o.header || { alg: 'HS256', typ: 'JWT' };
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { exp: now + (o.expiresIn ?? 3600), ...claims };
+  if (o.noExp) delete payload.exp;
+  const data = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
+  if (header.alg === 'none') return `${data}.`;
+  return `${data}.${createHmac('sha256', secret).update(data).digest('base64url')}`;
+}
+
+async function internal(server, path, body) {
+  const res = await fetch(`${server.url}/api/v0/internal/${path}`, {
+    method: 'PUT',
+    headers: { authorization: `Bearer ${server.internalKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const json = await res.json();
+  if (!res.ok) throw new Error(`internal ${path}: ${res.status} ${JSON.stringify(json)}`);
+  return json.data;
+}
+
+export async function rest(url, method, path, token, body) {
+  const headers = {};
+  if (token) headers.authorization = `Bearer ${token}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`${url}/api/v0/chat${path}`, {
+    method, headers, body: body === undefined ? undefined : (typeof body === 'string' ? body : JSON.stringify(body)),
+  });
+  return { status: res.status, headers: res.headers, body: await res.json() };
+}
+
+/**
+ * Connect with socket.io-client and resolve once connected (with the `connection-status`
+ * payload that the server sends right away), or reject with the connect_error.
+ */
+export function connect(url, token, o = {}) {
+  const socket = io(url, {
+    transports: o.transports || ['websocket'],
+    auth: token === undefined ? undefined : { token },
+    reconnection: o.reconnection ?? false,
+    forceNew: true,
+    ...(o.options || {}),
+  });
+  const status = new Promise((resolve) => socket.once('connection-status', resolve));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.close(); reject(new Error('connect timed out')); }, 10000);
+    socket.once('connect', async () => {
+      clearTimeout(timer);
+      socket.status = await status;
+      resolve(socket);
+    });
+    socket.once('connect_error', (err) => { clearTimeout(timer); socket.close(); reject(err); });
+  });
+}
+
+/** The next `event` on `socket` (payload), failing after `ms`. */
+export function next(socket, event, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no ${event} within ${ms} ms`)); }, ms);
+    const on = (payload) => { clearTimeout(timer); resolve(payload); };
+    socket.once(event, on);
+  });
+}
+
+/** Collect every `event` on `socket` from now on. */
+export function collect(socket, event) {
+  const seen = [];
+  socket.on(event, (p) => seen.push(p));
+  return seen;
+}
+
+/** Emit with an ack and resolve with the ack's `{ok, data|error}`. */
+export function call(socket, event, payload, ms = 5000) {
+  return socket.timeout(ms).emitWithAck(event, payload);
+}
+
+/** A new order with a customer and agents (ids generated), created through the internal API. */
+export async function makeOrder(server, o = {}) {
+  const order = {
+    id: o.id || uid('order'),
+    number: o.number || `B2S-${randomUUID().slice(0, 6).toUpperCase()}`,
+    customer: o.customer || { id: uid('cust'), name: 'Ada Obi' },
+    agents: o.agents || [{ id: uid('agent'), name: 'Tunde Bello' }],
+    status: o.status || 'shopping',
+  };
+  await server.putOrder(order.id, {
+    orderNumber: order.number, status: order.status, customer: order.customer, agents: order.agents,
+  });
+  return order;
+}
