@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Runs every test of order-chat on a fresh Debian machine (as root) or a developer's.
+#
+# Installs what it uses when missing (PostgreSQL, Redis and Chromium from Debian's packages;
+# the npm packages of tests/js), starts a throwaway PostgreSQL and Redis in a temp dir on
+# loopback ports, runs fmt, clippy, the Rust tests (the storage suite on SQLite and on
+# PostgreSQL), the Socket.IO end-to-end suite on both backends, the multi-node tests, the
+# browser tests and a short load-tool smoke, then stops everything it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# ---- install what is missing -----------------------------------------------------------
+missing=()
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
+command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing ${missing[*]} from Debian's packages"
+  if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${missing[*]}" >&2; exit 1; fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+command -v node >/dev/null 2>&1 || { echo "Node.js 20 is required (node not found)" >&2; exit 1; }
+
+log "npm packages (tests/js)"
+(cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
+
+# ---- throwaway PostgreSQL and Redis on loopback ----------------------------------------
+WORK=$(mktemp -d /tmp/order-chat-test.XXXXXX)
+chmod 755 "$WORK"
+PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+PG_PORT=$(free_port)
+REDIS_PORT=$(free_port)
+PG_USER=postgres
+id -u postgres >/dev/null 2>&1 || PG_USER=$(id -un)
+
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"; fi; }
+
+cleanup() {
+  set +e
+  [ -n "${REDIS_STARTED:-}" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
+  [ -n "${PG_STARTED:-}" ] && as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+log "starting PostgreSQL on 127.0.0.1:$PG_PORT and Redis on 127.0.0.1:$REDIS_PORT"
+mkdir -p "$WORK/pg"
+[ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$WORK/pg"
+as_pg "$PG_BIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null
+as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/server.log" -w -o \
+  "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >/dev/null
+PG_STARTED=1
+redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --daemonize yes --dir "$WORK" --logfile "$WORK/redis.log"
+REDIS_STARTED=1
+for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+export ORDER_CHAT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
+export ORDER_CHAT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/?protocol=resp3"
+export ORDER_CHAT_TEST_PG_BIN="$PG_BIN" ORDER_CHAT_TEST_PG_DATA="$WORK/pg" ORDER_CHAT_TEST_PG_USER="$PG_USER"
+export ORDER_CHAT_TEST_REDIS_PORT="$REDIS_PORT"
+
+# ---- Rust --------------------------------------------------------------------------------
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cargo clippy --all-targets -- -D warnings"
+cargo clippy --all-targets --quiet -- -D warnings
+log "cargo test (unit, service, REST, storage suite on SQLite and PostgreSQL)"
+cargo build --quiet
+cargo test --quiet 2>&1 | tee "$WORK/cargo-test.log"
+
+# ---- JavaScript: the official socket.io-client and a real Chromium ------------------------
+createdb_e2e() {
+  local name=$1
+  psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE $name" postgres
+  echo "postgres://postgres@127.0.0.1:$PG_PORT/$name"
+}
+cd "$ROOT/tests/js"
+log "end-to-end suite (socket.io-client) on SQLite"
+node --test --test-concurrency=1 e2e/
+log "end-to-end suite (socket.io-client) on PostgreSQL"
+E2E_DATABASE_URL=$(createdb_e2e e2e) node --test --test-concurrency=1 e2e/
+if [ -d cluster ]; then
+  log "multi-node suite (PostgreSQL + Redis)"
+  E2E_DATABASE_URL=$(createdb_e2e cluster) E2E_REDIS_URL="$ORDER_CHAT_TEST_REDIS_URL" \
+    node --test --test-concurrency=1 cluster/
+fi
+log "browser suite (playwright-core + Debian Chromium)"
+node --test --test-concurrency=1 browser/
+cd "$ROOT"
+
+log "all tests passed"
