@@ -13,7 +13,7 @@ use crate::auth::{KeyError, Verifier};
 use crate::http::{self, AppState, ops::RedisCheck};
 use crate::metrics::Metrics;
 use crate::realtime::SocketRealtime;
-use crate::service::ChatService;
+use crate::service::{ChatService, Limits};
 use crate::socket;
 use crate::store::{self, StoreError};
 
@@ -27,6 +27,7 @@ pub struct Settings {
     pub jwt_public_key_file: Option<String>,
     pub internal_api_key: String,
     pub cors_origins: Vec<String>,
+    pub limits: Limits,
 }
 
 impl std::fmt::Debug for Settings {
@@ -132,7 +133,13 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
     match &settings.redis_url {
         None => {
             let realtime = Arc::new(SocketRealtime::default());
-            service = Arc::new(ChatService::new(store, realtime.clone(), verifier, metrics));
+            service = Arc::new(ChatService::new(
+                store,
+                realtime.clone(),
+                verifier,
+                metrics,
+                settings.limits.clone(),
+            ));
             let (layer, io) = socket_builder().with_state(service.clone()).build_layer();
             io.ns("/", socket::handler());
             realtime.attach(io);
@@ -148,7 +155,13 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
             let realtime = Arc::new(SocketRealtime::default());
-            service = Arc::new(ChatService::new(store, realtime.clone(), verifier, metrics));
+            service = Arc::new(ChatService::new(
+                store,
+                realtime.clone(),
+                verifier,
+                metrics,
+                settings.limits.clone(),
+            ));
             let (layer, io) = socket_builder()
                 .with_adapter::<RedisAdapter<_>>(ctr)
                 .with_state(service.clone())

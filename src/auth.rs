@@ -68,7 +68,10 @@ pub struct Verifier {
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
     #[error("cannot read JWT_PUBLIC_KEY_FILE {path}: {source}")]
-    Read { path: String, source: std::io::Error },
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("JWT_PUBLIC_KEY_FILE {0} is not an RSA, EC (P-256) or Ed25519 public key in PEM form")]
     Unsupported(String),
 }
@@ -165,7 +168,10 @@ fn subject(c: Claims, admin_key: bool) -> Result<TokenSubject, AuthFailure> {
         _ => return Err(AuthFailure::Invalid),
     };
     let raw_id = if is_admin {
-        c.auth_key.as_ref().and_then(as_id).or_else(|| c.sub.as_ref().and_then(as_id))
+        c.auth_key
+            .as_ref()
+            .and_then(as_id)
+            .or_else(|| c.sub.as_ref().and_then(as_id))
     } else {
         c.user
             .as_ref()

@@ -3,6 +3,7 @@
 use clap::{Args, Parser, Subcommand};
 
 use crate::app::Settings;
+use crate::service::Limits;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -38,7 +39,11 @@ pub struct ServeArgs {
     pub port: u16,
     /// Database: `sqlite://path/to/file.db` (embedded, the default) or
     /// `postgres://user:password@host/db` (production, several nodes).
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://data/order-chat.db")]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/order-chat.db"
+    )]
     pub database_url: String,
     /// Redis for several nodes sharing rooms, e.g. `redis://127.0.0.1:6379/?protocol=resp3`
     /// (Redis 7+, RESP3). Unset: a single node.
@@ -65,6 +70,41 @@ pub struct ServeArgs {
     /// Log format: `text` or `json`. Levels come from RUST_LOG (default `info`).
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_parser = ["text", "json"])]
     pub log_format: String,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+/// Per-user abuse limits.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Messages one user may send per second (socket and REST together); over it: RATE_LIMITED
+    /// with a retry hint.
+    #[arg(long, env = "MESSAGES_PER_SECOND", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..))]
+    pub messages_per_second: u32,
+    /// Messages one user may send at once before the per-second rate applies.
+    #[arg(long, env = "MESSAGE_BURST", default_value_t = 20, value_parser = clap::value_parser!(u32).range(1..))]
+    pub message_burst: u32,
+    /// Typing events broadcast per user and order per second; more are dropped.
+    #[arg(long, env = "TYPING_PER_SECOND", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..))]
+    pub typing_per_second: u32,
+    /// Live Socket.IO connections one user may hold on one node (tabs, devices).
+    #[arg(long, env = "MAX_SOCKETS_PER_USER", default_value_t = 20)]
+    pub max_sockets_per_user: usize,
+    /// Order chats one connection may have joined at once.
+    #[arg(long, env = "MAX_ROOMS_PER_SOCKET", default_value_t = 50)]
+    pub max_rooms_per_socket: usize,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> Limits {
+        Limits {
+            messages_per_second: self.messages_per_second,
+            message_burst: self.message_burst,
+            typing_per_second: self.typing_per_second,
+            sockets_per_user: self.max_sockets_per_user,
+            rooms_per_socket: self.max_rooms_per_socket,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -83,7 +123,10 @@ pub struct DemoArgs {
 impl ServeArgs {
     /// Check the settings; the error is one line naming what is missing or wrong.
     pub fn settings(&self) -> Result<Settings, String> {
-        if self.jwt_access_secret.as_deref().is_none_or(|s| s.is_empty())
+        if self
+            .jwt_access_secret
+            .as_deref()
+            .is_none_or(|s| s.is_empty())
             && self.jwt_public_key_file.is_none()
         {
             return Err("JWT_ACCESS_SECRET is required (or JWT_PUBLIC_KEY_FILE)".into());
@@ -107,10 +150,14 @@ impl ServeArgs {
             database_url: self.database_url.clone(),
             redis_url: self.redis_url.clone().filter(|u| !u.is_empty()),
             jwt_access_secret: self.jwt_access_secret.clone().filter(|s| !s.is_empty()),
-            jwt_admin_access_secret: self.jwt_admin_access_secret.clone().filter(|s| !s.is_empty()),
+            jwt_admin_access_secret: self
+                .jwt_admin_access_secret
+                .clone()
+                .filter(|s| !s.is_empty()),
             jwt_public_key_file: self.jwt_public_key_file.clone().filter(|s| !s.is_empty()),
             internal_api_key,
             cors_origins,
+            limits: self.limits.limits(),
         })
     }
 }

@@ -36,6 +36,10 @@ pub enum ChatError {
     RateLimited { retry_after: Duration },
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    LimitExceeded(String),
+    #[error("The server is restarting: please retry")]
+    ShuttingDown,
     /// The detail is for the log only; the wire says "Something went wrong".
     #[error("internal error: {0}")]
     Internal(String),
@@ -63,7 +67,18 @@ impl ChatError {
             ChatError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ChatError::RateLimited { .. } => "RATE_LIMITED",
             ChatError::NotFound(_) => "NOT_FOUND",
+            ChatError::LimitExceeded(_) => "LIMIT_EXCEEDED",
+            ChatError::ShuttingDown => "SHUTTING_DOWN",
             ChatError::Internal(_) => "INTERNAL",
+        }
+    }
+
+    /// How long to wait before retrying, when that is known.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ChatError::RateLimited { retry_after } => Some(*retry_after),
+            ChatError::ShuttingDown => Some(Duration::from_secs(1)),
+            _ => None,
         }
     }
 

@@ -8,12 +8,12 @@
 pub mod app;
 pub mod auth;
 pub mod config;
-pub mod run;
 pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod realtime;
+pub mod run;
 pub mod service;
 pub mod socket;
 pub mod store;

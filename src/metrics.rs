@@ -45,23 +45,63 @@ impl Default for Metrics {
         let http_latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
-        registry.register("socket_connections", "Socket.IO connections open now", connections.clone());
-        registry.register("socket_connections_accepted", "Socket.IO connections accepted", connections_total.clone());
-        registry.register("socket_events", "Client events received, by event name", events.clone());
-        registry.register("messages_stored", "Chat messages stored", messages_stored.clone());
-        registry.register("errors", "Errors returned to clients, by code", errors.clone());
-        registry.register("http_request_duration_seconds", "HTTP request latency", http_latency.clone());
-        Self { registry, connections, connections_total, events, messages_stored, errors, http_latency }
+        registry.register(
+            "socket_connections",
+            "Socket.IO connections open now",
+            connections.clone(),
+        );
+        registry.register(
+            "socket_connections_accepted",
+            "Socket.IO connections accepted",
+            connections_total.clone(),
+        );
+        registry.register(
+            "socket_events",
+            "Client events received, by event name",
+            events.clone(),
+        );
+        registry.register(
+            "messages_stored",
+            "Chat messages stored",
+            messages_stored.clone(),
+        );
+        registry.register(
+            "errors",
+            "Errors returned to clients, by code",
+            errors.clone(),
+        );
+        registry.register(
+            "http_request_duration_seconds",
+            "HTTP request latency",
+            http_latency.clone(),
+        );
+        Self {
+            registry,
+            connections,
+            connections_total,
+            events,
+            messages_stored,
+            errors,
+            http_latency,
+        }
     }
 }
 
 impl Metrics {
     pub fn event(&self, event: &str) {
-        self.events.get_or_create(&EventLabel { event: event.to_owned() }).inc();
+        self.events
+            .get_or_create(&EventLabel {
+                event: event.to_owned(),
+            })
+            .inc();
     }
 
     pub fn error(&self, code: &str) {
-        self.errors.get_or_create(&CodeLabel { code: code.to_owned() }).inc();
+        self.errors
+            .get_or_create(&CodeLabel {
+                code: code.to_owned(),
+            })
+            .inc();
     }
 
     /// The Prometheus text exposition.

@@ -36,6 +36,8 @@ pub trait Realtime: Send + Sync + 'static {
     );
     /// How many sockets of this user are in this order's room, on every node.
     async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize;
+    /// How many sockets this user has open on this node.
+    async fn user_socket_count(&self, user: &UserId) -> usize;
     /// Disconnect every socket of this user, on every node.
     async fn disconnect_user(&self, user: &UserId);
     /// Close every socket of this node (shutdown).
@@ -100,6 +102,13 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
                 // Fall back to this node's view rather than announcing a wrong presence change.
                 io.local().to(presence_room(order, user)).sockets().len()
             }
+        }
+    }
+
+    async fn user_socket_count(&self, user: &UserId) -> usize {
+        match self.io.get() {
+            Some(io) => io.local().to(user_room(user)).sockets().len(),
+            None => 0,
         }
     }
 

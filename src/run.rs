@@ -15,7 +15,9 @@ use crate::service::OrderUpsert;
 fn init_logging(format: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     let _ = if format == "json" {
         builder.json().try_init()
     } else {
@@ -42,7 +44,12 @@ async fn shutdown_signal() {
     tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }
 
-async fn run(settings: Settings, host: &str, port: u16, on_ready: impl FnOnce(SocketAddr)) -> Result<(), StartError> {
+async fn run(
+    settings: Settings,
+    host: &str,
+    port: u16,
+    on_ready: impl FnOnce(SocketAddr),
+) -> Result<(), StartError> {
     let built = app::build(&settings).await?;
     let listener = TcpListener::bind((host, port)).await?;
     let addr = listener.local_addr()?;
@@ -52,7 +59,7 @@ async fn run(settings: Settings, host: &str, port: u16, on_ready: impl FnOnce(So
     let shutdown = async move {
         shutdown_signal().await;
         tracing::info!("shutting down: closing client connections");
-        service.close_connections().await;
+        service.shutdown(Duration::from_secs(10)).await;
     };
     // Connections get a bounded time to finish after the signal.
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -90,7 +97,13 @@ const DEMO_CUSTOMER: (&str, &str) = ("demo-customer", "Ada Obi");
 const DEMO_AGENT: (&str, &str) = ("demo-agent", "Tunde Bello");
 
 /// An access token as the main backend would issue it.
-pub fn issue_token(secret: &str, user_id: &str, name: &str, user_type: &str, ttl: Duration) -> Result<String, jsonwebtoken::errors::Error> {
+pub fn issue_token(
+    secret: &str,
+    user_id: &str,
+    name: &str,
+    user_type: &str,
+    ttl: Duration,
+) -> Result<String, jsonwebtoken::errors::Error> {
     let exp = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -103,7 +116,11 @@ pub fn issue_token(secret: &str, user_id: &str, name: &str, user_type: &str, ttl
         "type": user_type,
         "exp": exp,
     });
-    encode(&Header::default(), &claims, &EncodingKey::from_secret(secret.as_bytes()))
+    encode(
+        &Header::default(),
+        &claims,
+        &EncodingKey::from_secret(secret.as_bytes()),
+    )
 }
 
 pub async fn demo(args: DemoArgs) -> Result<(), StartError> {
@@ -117,6 +134,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), StartError> {
         jwt_public_key_file: None,
         internal_api_key: random_hex(32),
         cors_origins: Vec::new(),
+        limits: Default::default(),
     };
     // Seed the demo order through the service, as the main backend would.
     let seeded = app::build(&settings).await?;

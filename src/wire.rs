@@ -61,7 +61,11 @@ impl Message {
             sender,
             message: m.body,
             image_url: m.image_url,
-            attachments: m.attachment_ids.into_iter().map(|id| Attachment { id }).collect(),
+            attachments: m
+                .attachment_ids
+                .into_iter()
+                .map(|id| Attachment { id })
+                .collect(),
             client_message_id: m.client_message_id,
             is_read: !read_by.is_empty(),
             read_by,
@@ -221,6 +225,8 @@ pub struct ErrorEvent {
     pub event: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
 }
 
 /// Server → client event names.

@@ -27,11 +27,26 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { asset("chat.html") }))
         .route("/chat.html", get(|| async { asset("chat.html") }))
-        .route("/socket.io/socket.io.js", get(|| async { asset(SOCKET_IO_BUNDLE) }))
-        .route("/js/{file}", get(|Path(f): Path<String>| async move { asset(&format!("js/{f}")) }))
-        .route("/css/{file}", get(|Path(f): Path<String>| async move { asset(&format!("css/{f}")) }))
-        .route("/img/{file}", get(|Path(f): Path<String>| async move { asset(&format!("img/{f}")) }))
-        .route("/vendor/{file}", get(|Path(f): Path<String>| async move { asset(&format!("vendor/{f}")) }))
+        .route(
+            "/socket.io/socket.io.js",
+            get(|| async { asset(SOCKET_IO_BUNDLE) }),
+        )
+        .route(
+            "/js/{file}",
+            get(|Path(f): Path<String>| async move { asset(&format!("js/{f}")) }),
+        )
+        .route(
+            "/css/{file}",
+            get(|Path(f): Path<String>| async move { asset(&format!("css/{f}")) }),
+        )
+        .route(
+            "/img/{file}",
+            get(|Path(f): Path<String>| async move { asset(&format!("img/{f}")) }),
+        )
+        .route(
+            "/vendor/{file}",
+            get(|Path(f): Path<String>| async move { asset(&format!("vendor/{f}")) }),
+        )
 }
 
 fn content_type(path: &str) -> &'static str {
@@ -57,9 +72,18 @@ fn asset(path: &str) -> Response {
     )
         .into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res

@@ -39,7 +39,10 @@ fn status_of(e: &ChatError) -> StatusCode {
         ChatError::OrderNotFound | ChatError::NotFound(_) => StatusCode::NOT_FOUND,
         ChatError::OrderClosed | ChatError::NotJoined => StatusCode::CONFLICT,
         ChatError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
-        ChatError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ChatError::RateLimited { .. } | ChatError::LimitExceeded(_) => {
+            StatusCode::TOO_MANY_REQUESTS
+        }
+        ChatError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
         ChatError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -51,20 +54,24 @@ impl IntoResponse for ApiError {
             tracing::error!(error = %detail, "request failed");
         }
         let status = status_of(&e);
-        let body = json!({
+        let mut body = json!({
             "status": "error",
             "error": true,
             "code": e.code(),
             "message": e.public_message(),
         });
+        if let Some(wait) = e.retry_after() {
+            body["retryAfterMs"] = json!(wait.as_millis() as u64);
+        }
         let mut res = (status, Json(body)).into_response();
         match &e {
             ChatError::Unauthorized(f) if *f != AuthFailure::Blocked => {
                 res.headers_mut()
                     .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
             }
-            ChatError::RateLimited { retry_after } => {
-                let secs = retry_after.as_secs().max(1).to_string();
+            _ if e.retry_after().is_some() => {
+                let wait = e.retry_after().unwrap_or_default();
+                let secs = wait.as_secs_f64().ceil().max(1.0).to_string();
                 if let Ok(v) = HeaderValue::from_str(&secs) {
                     res.headers_mut().insert(header::RETRY_AFTER, v);
                 }

@@ -1,7 +1,6 @@
 //! The internal API (`/api/v0/internal`): the main backend feeds orders and users.
 //! Authorized by `Authorization: Bearer <INTERNAL_API_KEY>`.
 
-
 use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
@@ -49,7 +48,10 @@ async fn put_order(
 ) -> ApiResult {
     check_key(&state, &headers)?;
     let body = json_body(body, true)?.unwrap_or(Value::Null);
-    let order = state.service.put_order(OrderUpsert::parse(&order_id, &body)?).await?;
+    let order = state
+        .service
+        .put_order(OrderUpsert::parse(&order_id, &body)?)
+        .await?;
     Ok(success("Order saved", order))
 }
 
@@ -61,7 +63,9 @@ async fn put_user(
 ) -> ApiResult {
     check_key(&state, &headers)?;
     let body = json_body(body, true)?.unwrap_or(Value::Null);
-    let user = state.service.put_user(UserUpsert::parse(&user_id, &body)?).await?;
+    let user = state
+        .service
+        .put_user(UserUpsert::parse(&user_id, &body)?)
+        .await?;
     Ok(success("User saved", user))
 }
-

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
 use crate::error::ChatError;
@@ -35,7 +35,10 @@ pub fn router(state: AppState) -> Router {
     let chat = rest::routes().with_state(state.service.clone());
     Router::new()
         .nest("/api/v0/chat", chat)
-        .nest("/api/v0/internal", internal::routes().with_state(state.clone()))
+        .nest(
+            "/api/v0/internal",
+            internal::routes().with_state(state.clone()),
+        )
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
@@ -76,7 +79,11 @@ async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Res
     }
     metrics
         .http_latency
-        .get_or_create(&RouteLabel { method, route, status: res.status().as_u16() })
+        .get_or_create(&RouteLabel {
+            method,
+            route,
+            status: res.status().as_u16(),
+        })
         .observe(start.elapsed().as_secs_f64());
     res
 }
@@ -96,7 +103,14 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(AllowOrigin::list(list))
             .allow_credentials(true)
-            .allow_methods([axum::http::Method::GET, axum::http::Method::POST, axum::http::Method::PUT])
-            .allow_headers([axum::http::header::AUTHORIZATION, axum::http::header::CONTENT_TYPE]),
+            .allow_methods([
+                axum::http::Method::GET,
+                axum::http::Method::POST,
+                axum::http::Method::PUT,
+            ])
+            .allow_headers([
+                axum::http::header::AUTHORIZATION,
+                axum::http::header::CONTENT_TYPE,
+            ]),
     )
 }

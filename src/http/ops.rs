@@ -23,7 +23,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     if let Err(e) = &db {
         tracing::warn!(error = %e, "readiness: database unreachable");
     }
-    let status = if db_ok && redis_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if db_ok && redis_ok {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
         "database": if db_ok { "ok" } else { "unreachable" },
@@ -34,7 +38,10 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
-        [(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
         state.service.metrics().render(),
     )
         .into_response()

@@ -38,7 +38,10 @@ pub struct Authed(pub Caller);
 impl FromRequestParts<Arc<ChatService>> for Authed {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, svc: &Arc<ChatService>) -> Result<Self, ApiError> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        svc: &Arc<ChatService>,
+    ) -> Result<Self, ApiError> {
         let token = match parts.headers.get(header::AUTHORIZATION) {
             None => None,
             Some(h) => Some(
@@ -51,7 +54,10 @@ impl FromRequestParts<Arc<ChatService>> for Authed {
 }
 
 /// A JSON body, or the clear error for a missing, oversized or malformed one.
-pub fn json_body(body: Result<Bytes, BytesRejection>, required: bool) -> Result<Option<Value>, ChatError> {
+pub fn json_body(
+    body: Result<Bytes, BytesRejection>,
+    required: bool,
+) -> Result<Option<Value>, ChatError> {
     let bytes = body.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ChatError::PayloadTooLarge("Request body is too large".into())
@@ -101,7 +107,9 @@ async fn history(
     let order = OrderRef::parse(&order_id)?;
     let limit = limit_value(int_param(&q, "limit")?)?;
     let page = match (int_param(&q, "before")?, int_param(&q, "after")?) {
-        (Some(_), Some(_)) => return Err(ChatError::validation("use either before or after, not both").into()),
+        (Some(_), Some(_)) => {
+            return Err(ChatError::validation("use either before or after, not both").into());
+        }
         (Some(seq), None) => Page::Before { seq, limit },
         (None, Some(seq)) => Page::After { seq, limit },
         (None, None) => Page::Latest { limit },

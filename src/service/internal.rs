@@ -29,7 +29,9 @@ pub struct UserUpsert {
 
 fn text(o: &Map<String, Value>, key: &str, what: &str) -> ChatResult<String> {
     match o.get(key) {
-        Some(Value::String(s)) if !s.trim().is_empty() && s.trim().chars().count() <= MAX_NAME_CHARS => {
+        Some(Value::String(s))
+            if !s.trim().is_empty() && s.trim().chars().count() <= MAX_NAME_CHARS =>
+        {
             Ok(s.trim().to_owned())
         }
         _ => Err(ChatError::validation(format!(
@@ -41,15 +43,19 @@ fn text(o: &Map<String, Value>, key: &str, what: &str) -> ChatResult<String> {
 fn optional_text(o: &Map<String, Value>, key: &str) -> ChatResult<Option<String>> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= 2048 => Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty())),
-        _ => Err(ChatError::validation(format!("{key} must be a string of at most 2048 characters"))),
+        Some(Value::String(s)) if s.len() <= 2048 => {
+            Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
+        }
+        _ => Err(ChatError::validation(format!(
+            "{key} must be a string of at most 2048 characters"
+        ))),
     }
 }
 
 fn person(v: &Value, user_type: UserType, what: &str) -> ChatResult<User> {
-    let o = v
-        .as_object()
-        .ok_or_else(|| ChatError::validation(format!("{what} must be an object with id and name")))?;
+    let o = v.as_object().ok_or_else(|| {
+        ChatError::validation(format!("{what} must be an object with id and name"))
+    })?;
     let id = match o.get("id") {
         Some(Value::String(s)) => UserId::parse(s)?,
         _ => return Err(ChatError::validation(format!("{what}.id is required"))),
@@ -77,7 +83,8 @@ impl OrderUpsert {
         let status = match o.get("status") {
             Some(Value::String(s))
                 if (1..=32).contains(&s.len())
-                    && s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-') =>
+                    && s.bytes()
+                        .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-') =>
             {
                 s.clone()
             }
@@ -98,9 +105,19 @@ impl OrderUpsert {
                 .iter()
                 .map(|a| person(a, UserType::Agent, "agents[]"))
                 .collect::<ChatResult<Vec<_>>>()?,
-            Some(_) => return Err(ChatError::validation("agents must be an array of at most 50 agents")),
+            Some(_) => {
+                return Err(ChatError::validation(
+                    "agents must be an array of at most 50 agents",
+                ));
+            }
         };
-        Ok(OrderUpsert { id, number, status, customer, agents })
+        Ok(OrderUpsert {
+            id,
+            number,
+            status,
+            customer,
+            agents,
+        })
     }
 }
 
@@ -110,9 +127,17 @@ impl UserUpsert {
         let o = body
             .as_object()
             .ok_or_else(|| ChatError::validation("body must be a JSON object"))?;
-        let user_type = match o.get("type").and_then(Value::as_str).and_then(UserType::parse) {
+        let user_type = match o
+            .get("type")
+            .and_then(Value::as_str)
+            .and_then(UserType::parse)
+        {
             Some(t @ (UserType::Customer | UserType::Agent | UserType::Admin)) => t,
-            _ => return Err(ChatError::validation("type must be customer, agent or admin")),
+            _ => {
+                return Err(ChatError::validation(
+                    "type must be customer, agent or admin",
+                ));
+            }
         };
         let blocked = match o.get("blocked") {
             None | Some(Value::Null) => None,
@@ -137,7 +162,9 @@ impl ChatService {
     pub async fn put_order(&self, up: OrderUpsert) -> ChatResult<wire::OrderUpdated> {
         let before = self.store.get_order(&up.id).await?;
         for u in std::iter::once(&up.customer).chain(up.agents.iter()) {
-            self.store.put_user(u, ProfileSource::Directory, None).await?;
+            self.store
+                .put_user(u, ProfileSource::Directory, None)
+                .await?;
         }
         let mut agent_ids: Vec<UserId> = Vec::new();
         for a in &up.agents {
@@ -147,16 +174,24 @@ impl ChatService {
         }
         let order = Order {
             id: up.id.clone(),
-            number: up.number.clone().or_else(|| before.as_ref().and_then(|b| b.number.clone())),
+            number: up
+                .number
+                .clone()
+                .or_else(|| before.as_ref().and_then(|b| b.number.clone())),
             status: up.status.clone(),
             customer_id: up.customer.id.clone(),
             agent_ids,
         };
-        if let Some(existing) = self.store.find_order(order.number.as_deref().unwrap_or("")).await?
+        if let Some(existing) = self
+            .store
+            .find_order(order.number.as_deref().unwrap_or(""))
+            .await?
             && existing.id != order.id
             && order.number.is_some()
         {
-            return Err(ChatError::validation("orderNumber already belongs to another order"));
+            return Err(ChatError::validation(
+                "orderNumber already belongs to another order",
+            ));
         }
         self.store.put_order(&order).await?;
 
@@ -177,22 +212,40 @@ impl ChatService {
                 .map(|a| a.name.clone())
         };
         let mut notes = Vec::new();
-        for a in order.agent_ids.iter().filter(|a| !before.agent_ids.contains(a)) {
-            notes.push(format!("Agent {} joined the order", name_of(a).unwrap_or_else(|| a.to_string())));
+        for a in order
+            .agent_ids
+            .iter()
+            .filter(|a| !before.agent_ids.contains(a))
+        {
+            notes.push(format!(
+                "Agent {} joined the order",
+                name_of(a).unwrap_or_else(|| a.to_string())
+            ));
         }
-        for a in before.agent_ids.iter().filter(|a| !order.agent_ids.contains(a)) {
-            let name = self.store.get_user(a).await?.map_or_else(|| a.to_string(), |u| u.name);
+        for a in before
+            .agent_ids
+            .iter()
+            .filter(|a| !order.agent_ids.contains(a))
+        {
+            let name = self
+                .store
+                .get_user(a)
+                .await?
+                .map_or_else(|| a.to_string(), |u| u.name);
             notes.push(format!("Agent {name} left the order"));
         }
         if before.status != order.status {
             notes.push(format!("Order status changed to {}", order.status));
         }
-        let changed = !notes.is_empty() || before.customer_id != order.customer_id || before.number != order.number;
+        let changed = !notes.is_empty()
+            || before.customer_id != order.customer_id
+            || before.number != order.number;
         for note in notes {
             self.system_message(&order, note).await?;
         }
         if changed {
-            self.emit(&order.id, None, event::ORDER_UPDATED, &updated).await;
+            self.emit(&order.id, None, event::ORDER_UPDATED, &updated)
+                .await;
         }
         Ok(updated)
     }
@@ -214,7 +267,8 @@ impl ChatService {
             .await?;
         self.metrics.messages_stored.inc();
         let message = wire::Message::build(inserted.message, wire::Sender::system(), &[]);
-        self.emit(&order.id, None, event::NEW_MESSAGE, &message).await;
+        self.emit(&order.id, None, event::NEW_MESSAGE, &message)
+            .await;
         Ok(())
     }
 

@@ -13,11 +13,17 @@ use crate::domain::{OrderId, OrderRef, UserId, UserType, is_closed_status, now_m
 use crate::error::{AuthFailure, ChatError, ChatResult};
 use crate::metrics::Metrics;
 use crate::realtime::{Membership, Realtime};
-use crate::store::{NewMessage, Order, Page, ProfileSource, ReadMarker, Store, StoredMessage, User};
+use crate::store::{
+    NewMessage, Order, Page, ProfileSource, ReadMarker, Store, StoredMessage, User,
+};
 use crate::wire::{self, Sender, event};
 
 mod internal;
+mod limits;
 pub mod requests;
+
+pub use limits::Limits;
+use limits::{Flights, Throttles};
 
 pub use internal::{OrderUpsert, UserUpsert};
 use requests::{JoinRequest, MarkReadRequest, SendRequest, TypingRequest};
@@ -54,6 +60,8 @@ pub struct ChatService {
     realtime: Arc<dyn Realtime>,
     verifier: Verifier,
     metrics: Arc<Metrics>,
+    throttles: Throttles,
+    flights: Flights,
 }
 
 impl ChatService {
@@ -62,12 +70,15 @@ impl ChatService {
         realtime: Arc<dyn Realtime>,
         verifier: Verifier,
         metrics: Arc<Metrics>,
+        limits: Limits,
     ) -> Self {
         Self {
             store,
             realtime,
             verifier,
             metrics,
+            throttles: Throttles::new(limits),
+            flights: Flights::default(),
         }
     }
 
@@ -79,9 +90,27 @@ impl ChatService {
         &self.metrics
     }
 
-    /// Shutdown: tell every client of this node that the server is going away.
-    pub async fn close_connections(&self) {
+    /// Shutdown: refuse new sends, let those in flight finish (stored and acknowledged), then
+    /// close every connection of this node; clients see a transport close and reconnect
+    /// (to another node, or to this one once it is back) and catch up with `since`.
+    pub async fn shutdown(&self, max_wait: std::time::Duration) {
+        let left = self.flights.drain(max_wait).await;
+        if left > 0 {
+            tracing::warn!(left, "sends still in flight at shutdown");
+        }
         self.realtime.close().await;
+    }
+
+    /// May this user open one more socket on this node?
+    pub async fn admit_socket(&self, caller: &Caller) -> ChatResult<()> {
+        let open = self.realtime.user_socket_count(&caller.user_id).await;
+        if open >= self.throttles.limits.sockets_per_user {
+            return Err(ChatError::LimitExceeded(format!(
+                "Too many connections: at most {} per user",
+                self.throttles.limits.sockets_per_user
+            )));
+        }
+        Ok(())
     }
 
     // ---- identity -------------------------------------------------------------------------
@@ -91,7 +120,10 @@ impl ChatService {
     pub async fn authenticate(&self, token: Option<&str>) -> ChatResult<Caller> {
         let token = token.map(str::trim).filter(|t| !t.is_empty());
         let token = token.ok_or(ChatError::Unauthorized(AuthFailure::Missing))?;
-        let subject = self.verifier.verify(token).map_err(ChatError::Unauthorized)?;
+        let subject = self
+            .verifier
+            .verify(token)
+            .map_err(ChatError::Unauthorized)?;
         let user = match self.store.get_user(&subject.user_id).await? {
             Some(u) => u,
             None => {
@@ -153,7 +185,11 @@ impl ChatService {
     }
 
     /// Messages as the wire shows them: sender profiles and read state filled in.
-    async fn render(&self, order: &Order, messages: Vec<StoredMessage>) -> ChatResult<Vec<wire::Message>> {
+    async fn render(
+        &self,
+        order: &Order,
+        messages: Vec<StoredMessage>,
+    ) -> ChatResult<Vec<wire::Message>> {
         let markers = self.receipt_markers(order).await?;
         let mut ids: Vec<UserId> = messages
             .iter()
@@ -216,7 +252,13 @@ impl ChatService {
         Ok(out)
     }
 
-    async fn emit(&self, order: &OrderId, except: Option<&UserId>, event: &'static str, payload: impl serde::Serialize) {
+    async fn emit(
+        &self,
+        order: &OrderId,
+        except: Option<&UserId>,
+        event: &'static str,
+        payload: impl serde::Serialize,
+    ) {
         match serde_json::to_value(payload) {
             Ok(v) => self.realtime.emit_to_order(order, except, event, v).await,
             Err(e) => tracing::error!(event, error = %e, "cannot encode event"),
@@ -227,15 +269,36 @@ impl ChatService {
 
     /// `join-order-chat`: check access, put the socket in the room, announce the user to the
     /// others if this is their first socket there, and return the history.
-    pub async fn join(&self, caller: &Caller, socket: &dyn Membership, req: JoinRequest) -> ChatResult<wire::Joined> {
+    pub async fn join(
+        &self,
+        caller: &Caller,
+        socket: &dyn Membership,
+        req: JoinRequest,
+    ) -> ChatResult<wire::Joined> {
         let Access { order, role } = self.access(caller, &req.order).await?;
         let already_in = socket.is_in(&order.id);
+        let max_rooms = self.throttles.limits.rooms_per_socket;
+        if !already_in && socket.joined_orders().len() >= max_rooms {
+            return Err(ChatError::LimitExceeded(format!(
+                "A connection may be in at most {max_rooms} order chats: leave one first"
+            )));
+        }
         socket.enter(&order.id, &caller.user_id).await;
-        if !already_in && self.realtime.user_sockets_in_order(&order.id, &caller.user_id).await == 1 {
-            self.announce(caller, role, &order.id, event::USER_JOINED).await;
+        if !already_in
+            && self
+                .realtime
+                .user_sockets_in_order(&order.id, &caller.user_id)
+                .await
+                == 1
+        {
+            self.announce(caller, role, &order.id, event::USER_JOINED)
+                .await;
         }
         let page = match req.since {
-            Some(seq) => Page::After { seq, limit: req.limit },
+            Some(seq) => Page::After {
+                seq,
+                limit: req.limit,
+            },
             None => Page::Latest { limit: req.limit },
         };
         let history = self.store.history(&order.id, page).await?;
@@ -257,7 +320,12 @@ impl ChatService {
     }
 
     /// `leave-order-chat`.
-    pub async fn leave(&self, caller: &Caller, socket: &dyn Membership, order: &OrderRef) -> ChatResult<Value> {
+    pub async fn leave(
+        &self,
+        caller: &Caller,
+        socket: &dyn Membership,
+        order: &OrderRef,
+    ) -> ChatResult<Value> {
         let Access { order, role } = self.access(caller, order).await?;
         self.leave_room(caller, role, socket, &order.id).await;
         Ok(serde_json::json!({ "orderId": order.id }))
@@ -274,12 +342,23 @@ impl ChatService {
         }
     }
 
-    async fn leave_room(&self, caller: &Caller, role: UserType, socket: &dyn Membership, order: &OrderId) {
+    async fn leave_room(
+        &self,
+        caller: &Caller,
+        role: UserType,
+        socket: &dyn Membership,
+        order: &OrderId,
+    ) {
         if !socket.is_in(order) {
             return;
         }
         socket.exit(order, &caller.user_id).await;
-        if self.realtime.user_sockets_in_order(order, &caller.user_id).await == 0 {
+        if self
+            .realtime
+            .user_sockets_in_order(order, &caller.user_id)
+            .await
+            == 0
+        {
             self.announce(caller, role, order, event::USER_LEFT).await;
         }
     }
@@ -299,6 +378,8 @@ impl ChatService {
     /// `send-message` and `POST …/messages`: store durably, then broadcast to the room.
     /// A repeated `clientMessageId` stores nothing new and returns the original.
     pub async fn send(&self, caller: &Caller, req: SendRequest) -> ChatResult<wire::Message> {
+        let _flight = self.flights.enter()?;
+        self.throttles.message(&caller.user_id)?;
         let Access { order, role } = self.access(caller, &req.order).await?;
         if is_closed_status(&order.status) {
             return Err(ChatError::OrderClosed);
@@ -319,7 +400,9 @@ impl ChatService {
             .await?;
         if !inserted.created {
             let mut rendered = self.render(&order, vec![inserted.message]).await?;
-            return rendered.pop().ok_or_else(|| ChatError::Internal("render lost a message".into()));
+            return rendered
+                .pop()
+                .ok_or_else(|| ChatError::Internal("render lost a message".into()));
         }
         self.metrics.messages_stored.inc();
         let message = wire::Message::build(
@@ -330,15 +413,26 @@ impl ChatService {
             },
             &[],
         );
-        self.emit(&order.id, None, event::NEW_MESSAGE, &message).await;
+        self.emit(&order.id, None, event::NEW_MESSAGE, &message)
+            .await;
         Ok(message)
     }
 
     /// `typing`: tell the room's other users. Only from a socket that joined the chat.
-    pub async fn typing(&self, caller: &Caller, socket: &dyn Membership, req: TypingRequest) -> ChatResult<Value> {
+    pub async fn typing(
+        &self,
+        caller: &Caller,
+        socket: &dyn Membership,
+        req: TypingRequest,
+    ) -> ChatResult<Value> {
         let Access { order, .. } = self.access(caller, &req.order).await?;
         if !socket.is_in(&order.id) {
             return Err(ChatError::NotJoined);
+        }
+        if !self.throttles.typing(&order.id, &caller.user_id) {
+            return Ok(
+                serde_json::json!({ "orderId": order.id, "isTyping": req.is_typing, "throttled": true }),
+            );
         }
         let payload = wire::UserTyping {
             order_id: order.id.to_string(),
@@ -348,13 +442,23 @@ impl ChatService {
                 name: caller.name.clone(),
             },
         };
-        self.emit(&order.id, Some(&caller.user_id), event::USER_TYPING, payload).await;
+        self.emit(
+            &order.id,
+            Some(&caller.user_id),
+            event::USER_TYPING,
+            payload,
+        )
+        .await;
         Ok(serde_json::json!({ "orderId": order.id, "isTyping": req.is_typing }))
     }
 
     /// `mark-messages-read` and `POST …/read`: move the caller's marker forward (never back)
     /// to `upToSeq` or the latest message; announce it to the room if it moved.
-    pub async fn mark_read(&self, caller: &Caller, req: MarkReadRequest) -> ChatResult<wire::ReadResult> {
+    pub async fn mark_read(
+        &self,
+        caller: &Caller,
+        req: MarkReadRequest,
+    ) -> ChatResult<wire::ReadResult> {
         let Access { order, .. } = self.access(caller, &req.order).await?;
         let last = self.store.last_seq(&order.id).await?;
         let target = req.up_to_seq.map_or(last, |s| s.min(last));
@@ -378,7 +482,8 @@ impl ChatService {
                 last_read_message_id: message_id,
                 read_at: rfc3339(marker.read_at),
             };
-            self.emit(&order.id, None, event::MESSAGES_READ, payload).await;
+            self.emit(&order.id, None, event::MESSAGES_READ, payload)
+                .await;
         }
         let marked = moved.is_some();
         let current = match moved {
@@ -400,7 +505,12 @@ impl ChatService {
     }
 
     /// A page of history (REST). Does not mark anything read.
-    pub async fn history(&self, caller: &Caller, order: &OrderRef, page: Page) -> ChatResult<wire::HistoryPage> {
+    pub async fn history(
+        &self,
+        caller: &Caller,
+        order: &OrderRef,
+        page: Page,
+    ) -> ChatResult<wire::HistoryPage> {
         let Access { order, .. } = self.access(caller, order).await?;
         let history = self.store.history(&order.id, page).await?;
         Ok(wire::HistoryPage {
@@ -411,7 +521,11 @@ impl ChatService {
 
     /// Unread messages for the caller: by others, above the caller's marker, in the caller's
     /// own orders only. With an order, that order's count alone.
-    pub async fn unread(&self, caller: &Caller, order: Option<&OrderRef>) -> ChatResult<wire::Unread> {
+    pub async fn unread(
+        &self,
+        caller: &Caller,
+        order: Option<&OrderRef>,
+    ) -> ChatResult<wire::Unread> {
         let counts = self.store.unread_by_order(&caller.user_id).await?;
         match order {
             Some(r) => {
@@ -420,12 +534,23 @@ impl ChatService {
                     .iter()
                     .find(|(id, _)| *id == order.id)
                     .map_or(0, |(_, n)| *n);
-                Ok(wire::Unread { count, total: count, by_order: None })
+                Ok(wire::Unread {
+                    count,
+                    total: count,
+                    by_order: None,
+                })
             }
             None => {
                 let count = counts.iter().map(|(_, n)| n).sum();
-                let by_order = counts.into_iter().map(|(id, n)| (id.to_string(), n)).collect();
-                Ok(wire::Unread { count, total: count, by_order: Some(by_order) })
+                let by_order = counts
+                    .into_iter()
+                    .map(|(id, n)| (id.to_string(), n))
+                    .collect();
+                Ok(wire::Unread {
+                    count,
+                    total: count,
+                    by_order: Some(by_order),
+                })
             }
         }
     }

@@ -137,9 +137,7 @@ impl SendRequest {
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
-            return Err(ChatError::validation(
-                "message contains control characters",
-            ));
+            return Err(ChatError::validation("message contains control characters"));
         }
         let image_url = match o.get("imageUrl") {
             None | Some(Value::Null) => None,
@@ -196,8 +194,7 @@ fn check_image_url(url: &str) -> ChatResult<String> {
             "imageUrl must be an https: URL (http: only on localhost) of at most 2048 characters",
         )
     };
-    if url.len() > MAX_IMAGE_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control())
-    {
+    if url.len() > MAX_IMAGE_URL_LEN || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(bad());
     }
     let lower = url.to_ascii_lowercase();
@@ -279,16 +276,32 @@ mod tests {
         assert_eq!((j.order.as_str(), j.since, j.limit), ("o-1", None, 50));
         let j = JoinRequest::parse(&json!({"orderId":"o-1","since":4,"limit":10})).unwrap();
         assert_eq!((j.since, j.limit), (Some(4), 10));
-        assert_eq!(code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":0}))), "VALIDATION");
-        assert_eq!(code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":201}))), "VALIDATION");
-        assert_eq!(code_of(JoinRequest::parse(&json!({"orderId":"o-1","since":-1}))), "VALIDATION");
-        assert_eq!(code_of(JoinRequest::parse(&json!({"orderId":["x"]}))), "VALIDATION");
+        assert_eq!(
+            code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":0}))),
+            "VALIDATION"
+        );
+        assert_eq!(
+            code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":201}))),
+            "VALIDATION"
+        );
+        assert_eq!(
+            code_of(JoinRequest::parse(&json!({"orderId":"o-1","since":-1}))),
+            "VALIDATION"
+        );
+        assert_eq!(
+            code_of(JoinRequest::parse(&json!({"orderId":["x"]}))),
+            "VALIDATION"
+        );
         assert_eq!(code_of(JoinRequest::parse(&json!(true))), "VALIDATION");
     }
 
     #[test]
     fn send_validates_every_field() {
-        let ok = SendRequest::parse(&json!({"orderId":"o","message":"  hi  ","clientMessageId":"c-1"}), None).unwrap();
+        let ok = SendRequest::parse(
+            &json!({"orderId":"o","message":"  hi  ","clientMessageId":"c-1"}),
+            None,
+        )
+        .unwrap();
         assert_eq!(ok.message, "hi");
         assert_eq!(ok.client_message_id.unwrap().as_str(), "c-1");
         let max = "é".repeat(MAX_MESSAGE_CHARS);
@@ -307,24 +320,60 @@ mod tests {
             json!({"message":"x"}),
             json!("o"),
         ] {
-            assert_eq!(code_of(SendRequest::parse(&bad, None)), "VALIDATION", "{bad}");
+            assert_eq!(
+                code_of(SendRequest::parse(&bad, None)),
+                "VALIDATION",
+                "{bad}"
+            );
         }
-        let img = SendRequest::parse(&json!({"orderId":"o","imageUrl":"https://cdn.example/p.jpg"}), None).unwrap();
+        let img = SendRequest::parse(
+            &json!({"orderId":"o","imageUrl":"https://cdn.example/p.jpg"}),
+            None,
+        )
+        .unwrap();
         assert_eq!(img.message, "");
-        assert!(SendRequest::parse(&json!({"orderId":"o","message":"x","imageUrl":"http://127.0.0.1:8090/a.png"}), None).is_ok());
+        assert!(
+            SendRequest::parse(
+                &json!({"orderId":"o","message":"x","imageUrl":"http://127.0.0.1:8090/a.png"}),
+                None
+            )
+            .is_ok()
+        );
     }
 
     #[test]
     fn typing_needs_a_boolean() {
-        assert!(TypingRequest::parse(&json!({"orderId":"o","isTyping":true})).unwrap().is_typing);
-        assert_eq!(code_of(TypingRequest::parse(&json!({"orderId":"o","isTyping":"yes"}))), "VALIDATION");
-        assert_eq!(code_of(TypingRequest::parse(&json!({"orderId":"o"}))), "VALIDATION");
+        assert!(
+            TypingRequest::parse(&json!({"orderId":"o","isTyping":true}))
+                .unwrap()
+                .is_typing
+        );
+        assert_eq!(
+            code_of(TypingRequest::parse(
+                &json!({"orderId":"o","isTyping":"yes"})
+            )),
+            "VALIDATION"
+        );
+        assert_eq!(
+            code_of(TypingRequest::parse(&json!({"orderId":"o"}))),
+            "VALIDATION"
+        );
     }
 
     #[test]
     fn mark_read_takes_an_optional_seq() {
         assert_eq!(MarkReadRequest::parse(&json!("o")).unwrap().up_to_seq, None);
-        assert_eq!(MarkReadRequest::parse(&json!({"orderId":"o","upToSeq":3})).unwrap().up_to_seq, Some(3));
-        assert_eq!(code_of(MarkReadRequest::parse(&json!({"orderId":"o","upToSeq":"3"}))), "VALIDATION");
+        assert_eq!(
+            MarkReadRequest::parse(&json!({"orderId":"o","upToSeq":3}))
+                .unwrap()
+                .up_to_seq,
+            Some(3)
+        );
+        assert_eq!(
+            code_of(MarkReadRequest::parse(
+                &json!({"orderId":"o","upToSeq":"3"})
+            )),
+            "VALIDATION"
+        );
     }
 }

@@ -15,7 +15,9 @@ use crate::auth::strip_bearer;
 use crate::domain::{OrderId, UserId};
 use crate::error::{AuthFailure, ChatError, ChatResult};
 use crate::realtime::{Membership, order_room, presence_room, user_room};
-use crate::service::requests::{JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave};
+use crate::service::requests::{
+    JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave,
+};
 use crate::service::{Caller, ChatService};
 use crate::wire::{self, event};
 
@@ -35,6 +37,8 @@ enum Refusal {
     Auth(AuthFailure),
     #[error("Service unavailable: please retry")]
     Unavailable,
+    #[error("{0}")]
+    Limit(String),
 }
 
 /// The token, from (in order) `auth.token`, the `Authorization` header, the `token` query parameter.
@@ -62,10 +66,18 @@ async fn authenticate<A: Adapter>(
     State(svc): Svc,
 ) -> Result<(), Refusal> {
     let token = handshake_token(auth.as_ref().ok(), s.req_parts());
-    match svc.authenticate(token.as_deref()).await {
+    let admitted = match svc.authenticate(token.as_deref()).await {
+        Ok(caller) => svc.admit_socket(&caller).await.map(|()| caller),
+        Err(e) => Err(e),
+    };
+    match admitted {
         Ok(caller) => {
             s.extensions.insert(Arc::new(caller));
             Ok(())
+        }
+        Err(ChatError::LimitExceeded(m)) => {
+            svc.metrics().error("LIMIT_EXCEEDED");
+            Err(Refusal::Limit(m))
         }
         Err(ChatError::Unauthorized(f)) => {
             svc.metrics().error(ChatError::Unauthorized(f).code());
@@ -147,7 +159,10 @@ fn reply<A: Adapter, T: Serialize>(
             if let ChatError::Internal(detail) = &e {
                 tracing::error!(event = ev, error = %detail, "event failed");
             }
-            let error = json!({ "code": e.code(), "message": e.public_message() });
+            let mut error = json!({ "code": e.code(), "message": e.public_message() });
+            if let Some(wait) = e.retry_after() {
+                error["retryAfterMs"] = json!(wait.as_millis() as u64);
+            }
             if wants_ack {
                 let _ = ack.send(&json!({ "ok": false, "error": error }));
             } else {
@@ -158,6 +173,7 @@ fn reply<A: Adapter, T: Serialize>(
                         code: e.code(),
                         event: Some(ev.to_owned()),
                         order_id: order,
+                        retry_after_ms: e.retry_after().map(|d| d.as_millis() as u64),
                     },
                 );
             }
@@ -174,7 +190,8 @@ impl<A: Adapter> Membership for SocketRooms<A> {
         self.0.join([order_room(order), presence_room(order, user)]);
     }
     async fn exit(&self, order: &OrderId, user: &UserId) {
-        self.0.leave([order_room(order), presence_room(order, user)]);
+        self.0
+            .leave([order_room(order), presence_room(order, user)]);
     }
     fn is_in(&self, order: &OrderId) -> bool {
         let room = order_room(order);

@@ -128,7 +128,9 @@ pub enum Page {
 impl Page {
     pub fn limit(self) -> u32 {
         match self {
-            Page::Latest { limit } | Page::After { limit, .. } | Page::Before { limit, .. } => limit,
+            Page::Latest { limit } | Page::After { limit, .. } | Page::Before { limit, .. } => {
+                limit
+            }
         }
     }
 }
@@ -195,7 +197,9 @@ pub trait Store: Send + Sync + 'static {
 /// Open the backend named by the URL's scheme and run its migrations.
 pub async fn connect(url: &str) -> StoreResult<std::sync::Arc<dyn Store>> {
     if url.starts_with("sqlite:") {
-        Ok(std::sync::Arc::new(sqlite::SqliteStore::connect(url).await?))
+        Ok(std::sync::Arc::new(
+            sqlite::SqliteStore::connect(url).await?,
+        ))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Ok(std::sync::Arc::new(postgres::PgStore::connect(url).await?))
     } else {

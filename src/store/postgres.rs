@@ -9,7 +9,10 @@ use std::str::FromStr;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
-use super::rows::{MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows, sort_by_activity};
+use super::rows::{
+    MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows,
+    sort_by_activity,
+};
 use super::sqlite::{page_of, stored};
 use super::*;
 use crate::domain::now_millis;
@@ -28,7 +31,10 @@ impl PgStore {
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         // One pool: PostgreSQL has no single-writer rule; the names keep the code shared in shape.
-        Ok(Self { writer: pool.clone(), reader: pool })
+        Ok(Self {
+            writer: pool.clone(),
+            reader: pool,
+        })
     }
 
     async fn load_order(&self, row: OrderRow) -> StoreResult<Order> {
@@ -69,7 +75,12 @@ impl Store for PgStore {
         Ok(out)
     }
 
-    async fn put_user(&self, user: &User, source: ProfileSource, blocked: Option<bool>) -> StoreResult<()> {
+    async fn put_user(
+        &self,
+        user: &User,
+        source: ProfileSource,
+        blocked: Option<bool>,
+    ) -> StoreResult<()> {
         let directory = source == ProfileSource::Directory;
         // A claims write only inserts or refreshes a claims-made profile; a directory write wins.
         sqlx::query(
@@ -176,7 +187,11 @@ impl Store for PgStore {
                 .messages
                 .pop();
             let unread = unread.get(&order.id).copied().unwrap_or(0);
-            out.push(ChatSummary { order, last_message, unread });
+            out.push(ChatSummary {
+                order,
+                last_message,
+                unread,
+            });
         }
         sort_by_activity(&mut out);
         Ok(out)
@@ -206,7 +221,10 @@ impl Store for PgStore {
             .await?;
             if let Some(row) = existing {
                 tx.commit().await?;
-                return Ok(Inserted { message: row.into(), created: false });
+                return Ok(Inserted {
+                    message: row.into(),
+                    created: false,
+                });
             }
         }
         let seq: Option<i64> = sqlx::query_scalar(
@@ -218,7 +236,8 @@ impl Store for PgStore {
         let Some(seq) = seq else {
             return Err(StoreError::MissingOrder(msg.order_id.to_string()));
         };
-        let attachments = serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+        let attachments =
+            serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
                attachments, client_message_id, created_at, updated_at)
@@ -238,15 +257,33 @@ impl Store for PgStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Inserted { message: stored(msg, seq), created: true })
+        Ok(Inserted {
+            message: stored(msg, seq),
+            created: true,
+        })
     }
 
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
         let fetch = i64::from(page.limit()) + 1;
         let (sql, cursor) = match page {
-            Page::Latest { .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3"), 0),
-            Page::Before { seq, .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"), seq),
-            Page::After { seq, .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"), seq),
+            Page::Latest { .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3"
+                ),
+                0,
+            ),
+            Page::Before { seq, .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
+                ),
+                seq,
+            ),
+            Page::After { seq, .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
+                ),
+                seq,
+            ),
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(order.as_str())
@@ -286,7 +323,13 @@ impl Store for PgStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn advance_read_marker(&self, order: &OrderId, user: &UserId, seq: i64, at: Millis) -> StoreResult<Option<ReadMarker>> {
+    async fn advance_read_marker(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        seq: i64,
+        at: Millis,
+    ) -> StoreResult<Option<ReadMarker>> {
         // The WHERE makes the marker monotonic even with concurrent calls.
         let row: Option<MarkerRow> = sqlx::query_as(
             "INSERT INTO read_markers (order_id, user_id, last_read_seq, read_at) VALUES ($1, $2, $3, $4)
@@ -314,6 +357,9 @@ impl Store for PgStore {
         .bind(user.as_str())
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.into_iter().map(|(o, n)| (OrderId::from_trusted(o), n)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(o, n)| (OrderId::from_trusted(o), n))
+            .collect())
     }
 }

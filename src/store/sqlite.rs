@@ -11,9 +11,14 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
-use super::rows::{MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows, sort_by_activity};
+use super::rows::{
+    MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows,
+    sort_by_activity,
+};
 use super::*;
 use crate::domain::now_millis;
 
@@ -80,7 +85,12 @@ impl Store for SqliteStore {
         Ok(out)
     }
 
-    async fn put_user(&self, user: &User, source: ProfileSource, blocked: Option<bool>) -> StoreResult<()> {
+    async fn put_user(
+        &self,
+        user: &User,
+        source: ProfileSource,
+        blocked: Option<bool>,
+    ) -> StoreResult<()> {
         let directory = source == ProfileSource::Directory;
         // A claims write only inserts or refreshes a claims-made profile; a directory write wins.
         sqlx::query(
@@ -187,7 +197,11 @@ impl Store for SqliteStore {
                 .messages
                 .pop();
             let unread = unread.get(&order.id).copied().unwrap_or(0);
-            out.push(ChatSummary { order, last_message, unread });
+            out.push(ChatSummary {
+                order,
+                last_message,
+                unread,
+            });
         }
         sort_by_activity(&mut out);
         Ok(out)
@@ -207,7 +221,10 @@ impl Store for SqliteStore {
             .await?;
             if let Some(row) = existing {
                 tx.commit().await?;
-                return Ok(Inserted { message: row.into(), created: false });
+                return Ok(Inserted {
+                    message: row.into(),
+                    created: false,
+                });
             }
         }
         let seq: Option<i64> = sqlx::query_scalar(
@@ -219,7 +236,8 @@ impl Store for SqliteStore {
         let Some(seq) = seq else {
             return Err(StoreError::MissingOrder(msg.order_id.to_string()));
         };
-        let attachments = serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+        let attachments =
+            serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
         sqlx::query(
             "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
                attachments, client_message_id, created_at, updated_at)
@@ -239,15 +257,33 @@ impl Store for SqliteStore {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(Inserted { message: stored(msg, seq), created: true })
+        Ok(Inserted {
+            message: stored(msg, seq),
+            created: true,
+        })
     }
 
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
         let fetch = i64::from(page.limit()) + 1;
         let (sql, cursor) = match page {
-            Page::Latest { .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq > ? ORDER BY seq DESC LIMIT ?"), 0),
-            Page::Before { seq, .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"), seq),
-            Page::After { seq, .. } => (format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?"), seq),
+            Page::Latest { .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq > ? ORDER BY seq DESC LIMIT ?"
+                ),
+                0,
+            ),
+            Page::Before { seq, .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?"
+                ),
+                seq,
+            ),
+            Page::After { seq, .. } => (
+                format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE order_id = ? AND seq > ? ORDER BY seq ASC LIMIT ?"
+                ),
+                seq,
+            ),
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(order.as_str())
@@ -287,7 +323,13 @@ impl Store for SqliteStore {
         Ok(rows.into_iter().map(Into::into).collect())
     }
 
-    async fn advance_read_marker(&self, order: &OrderId, user: &UserId, seq: i64, at: Millis) -> StoreResult<Option<ReadMarker>> {
+    async fn advance_read_marker(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        seq: i64,
+        at: Millis,
+    ) -> StoreResult<Option<ReadMarker>> {
         // The WHERE makes the marker monotonic even with concurrent calls.
         let row: Option<MarkerRow> = sqlx::query_as(
             "INSERT INTO read_markers (order_id, user_id, last_read_seq, read_at) VALUES (?1, ?2, ?3, ?4)
@@ -315,7 +357,10 @@ impl Store for SqliteStore {
         .bind(user.as_str())
         .fetch_all(&self.reader)
         .await?;
-        Ok(rows.into_iter().map(|(o, n)| (OrderId::from_trusted(o), n)).collect())
+        Ok(rows
+            .into_iter()
+            .map(|(o, n)| (OrderId::from_trusted(o), n))
+            .collect())
     }
 }
 

@@ -29,7 +29,10 @@ pub struct TestDb {
 pub fn sqlite_db() -> TestDb {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/chat.db", dir.path().display());
-    TestDb { url, _dir: Some(dir) }
+    TestDb {
+        url,
+        _dir: Some(dir),
+    }
 }
 
 /// The PostgreSQL server of the test command (`ORDER_CHAT_TEST_POSTGRES_URL`). Without it the
@@ -49,13 +52,18 @@ pub fn postgres_admin_url() -> Option<String> {
 pub async fn postgres_db() -> Option<TestDb> {
     let admin = postgres_admin_url()?;
     let name = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to test PostgreSQL");
+    let mut conn = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("connect to test PostgreSQL");
     sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
         .execute(&mut conn)
         .await
         .expect("create test database");
     let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    Some(TestDb { url: format!("{base}/{name}"), _dir: None })
+    Some(TestDb {
+        url: format!("{base}/{name}"),
+        _dir: None,
+    })
 }
 
 pub async fn open_store(db: &TestDb) -> Arc<dyn Store> {
@@ -71,6 +79,7 @@ pub fn settings(db: &TestDb) -> Settings {
         jwt_public_key_file: None,
         internal_api_key: INTERNAL_KEY.into(),
         cors_origins: vec![],
+        limits: Default::default(),
     }
 }
 
@@ -104,7 +113,10 @@ pub fn token(user: &str) -> String {
 }
 
 pub fn admin_token(email: &str) -> String {
-    sign(json!({"authKey": email, "tokenType": "admin"}), ADMIN_SECRET)
+    sign(
+        json!({"authKey": email, "tokenType": "admin"}),
+        ADMIN_SECRET,
+    )
 }
 
 /// The usual cast: one order with customer `cust`, agent `agent`; a second order with other people.
@@ -113,8 +125,18 @@ pub async fn seed(b: &Built) {
     put_order(b, "o2", "B2S-BBBB2", "shopping", "cust2", &["agent2"]).await;
 }
 
-pub async fn put_order(b: &Built, id: &str, number: &str, status: &str, customer: &str, agents: &[&str]) {
-    let agents: Vec<Value> = agents.iter().map(|a| json!({"id": a, "name": format!("Agent {a}")})).collect();
+pub async fn put_order(
+    b: &Built,
+    id: &str,
+    number: &str,
+    status: &str,
+    customer: &str,
+    agents: &[&str],
+) {
+    let agents: Vec<Value> = agents
+        .iter()
+        .map(|a| json!({"id": a, "name": format!("Agent {a}")}))
+        .collect();
     let up = OrderUpsert::parse(
         id,
         &json!({"orderNumber": number, "status": status,
@@ -125,7 +147,13 @@ pub async fn put_order(b: &Built, id: &str, number: &str, status: &str, customer
 }
 
 /// A REST call through the real router (no network): (status, JSON body).
-pub async fn call(b: &Built, method: &str, path: &str, bearer: Option<&str>, body: Option<Value>) -> (u16, Value) {
+pub async fn call(
+    b: &Built,
+    method: &str,
+    path: &str,
+    bearer: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = axum::http::Request::builder().method(method).uri(path);
     if let Some(t) = bearer {
         req = req.header("authorization", format!("Bearer {t}"));
@@ -144,7 +172,8 @@ pub async fn raw(b: &Built, req: axum::http::Request<axum::body::Body>) -> (u16,
     let res = b.router.clone().oneshot(req).await.expect("router answers");
     let status = res.status().as_u16();
     let bytes = res.into_body().collect().await.expect("body").to_bytes();
-    let json = serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+    let json = serde_json::from_slice(&bytes)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     (status, json)
 }
 
@@ -167,6 +196,11 @@ impl Membership for FakeSocket {
         self.rooms.lock().unwrap().contains(order.as_str())
     }
     fn joined_orders(&self) -> Vec<OrderId> {
-        self.rooms.lock().unwrap().iter().filter_map(|o| OrderId::parse(o).ok()).collect()
+        self.rooms
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|o| OrderId::parse(o).ok())
+            .collect()
     }
 }
