@@ -41,19 +41,42 @@ fn msg(order: &str, sender: &str, body: &str, client_id: Option<&str>) -> NewMes
 }
 
 fn user(id: &str, name: &str) -> User {
-    User { id: uid(id), name: name.into(), user_type: UserType::Customer, display_image: None, blocked: false }
+    User {
+        id: uid(id),
+        name: name.into(),
+        user_type: UserType::Customer,
+        display_image: None,
+        blocked: false,
+    }
 }
 
 async fn users_keep_the_directory_word(s: Arc<dyn Store>) {
     assert_eq!(s.get_user(&uid("u1")).await.unwrap(), None);
-    s.put_user(&user("u1", "From token"), ProfileSource::TokenClaims, None).await.unwrap();
-    assert_eq!(s.get_user(&uid("u1")).await.unwrap().unwrap().name, "From token");
-    s.put_user(&user("u1", "Ada Obi"), ProfileSource::Directory, None).await.unwrap();
-    s.put_user(&user("u1", "Token again"), ProfileSource::TokenClaims, None).await.unwrap();
-    assert_eq!(s.get_user(&uid("u1")).await.unwrap().unwrap().name, "Ada Obi", "claims never overwrite the directory");
-    s.put_user(&user("u1", "Ada Obi"), ProfileSource::Directory, Some(true)).await.unwrap();
+    s.put_user(&user("u1", "From token"), ProfileSource::TokenClaims, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_user(&uid("u1")).await.unwrap().unwrap().name,
+        "From token"
+    );
+    s.put_user(&user("u1", "Ada Obi"), ProfileSource::Directory, None)
+        .await
+        .unwrap();
+    s.put_user(&user("u1", "Token again"), ProfileSource::TokenClaims, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_user(&uid("u1")).await.unwrap().unwrap().name,
+        "Ada Obi",
+        "claims never overwrite the directory"
+    );
+    s.put_user(&user("u1", "Ada Obi"), ProfileSource::Directory, Some(true))
+        .await
+        .unwrap();
     assert!(s.get_user(&uid("u1")).await.unwrap().unwrap().blocked);
-    s.put_user(&user("u1", "Ada O."), ProfileSource::Directory, None).await.unwrap();
+    s.put_user(&user("u1", "Ada O."), ProfileSource::Directory, None)
+        .await
+        .unwrap();
     let u = s.get_user(&uid("u1")).await.unwrap().unwrap();
     assert!(u.blocked, "an update without `blocked` keeps the flag");
     assert_eq!(u.name, "Ada O.");
@@ -62,10 +85,19 @@ async fn users_keep_the_directory_word(s: Arc<dyn Store>) {
 }
 
 async fn orders_round_trip_and_resolve_numbers(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", Some("B2S-7F3KQ"), "c1", &["a2", "a1"])).await.unwrap();
+    s.put_order(&order("o1", Some("B2S-7F3KQ"), "c1", &["a2", "a1"]))
+        .await
+        .unwrap();
     let o = s.get_order(&oid("o1")).await.unwrap().unwrap();
-    assert_eq!(o, order("o1", Some("B2S-7F3KQ"), "c1", &["a2", "a1"]), "agents keep their order");
-    assert_eq!(s.find_order("B2S-7F3KQ").await.unwrap().unwrap().id, oid("o1"));
+    assert_eq!(
+        o,
+        order("o1", Some("B2S-7F3KQ"), "c1", &["a2", "a1"]),
+        "agents keep their order"
+    );
+    assert_eq!(
+        s.find_order("B2S-7F3KQ").await.unwrap().unwrap().id,
+        oid("o1")
+    );
     assert_eq!(s.find_order("o1").await.unwrap().unwrap().id, oid("o1"));
     assert_eq!(s.find_order("B2S-NONE").await.unwrap(), None);
     let mut changed = order("o1", None, "c1", &["a3"]);
@@ -74,24 +106,37 @@ async fn orders_round_trip_and_resolve_numbers(s: Arc<dyn Store>) {
     let o = s.get_order(&oid("o1")).await.unwrap().unwrap();
     assert_eq!(o.agent_ids, vec![uid("a3")]);
     assert_eq!(o.status, "delivery");
-    assert_eq!(o.number.as_deref(), Some("B2S-7F3KQ"), "an update without a number keeps it");
+    assert_eq!(
+        o.number.as_deref(),
+        Some("B2S-7F3KQ"),
+        "an update without a number keeps it"
+    );
     assert_eq!(o.role_of(&uid("c1")), Some(UserType::Customer));
     assert_eq!(o.role_of(&uid("a1")), None);
 }
 
 async fn seq_is_gapless_with_50_concurrent_senders(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", None, "c1", &["a1"])).await.unwrap();
+    s.put_order(&order("o1", None, "c1", &["a1"]))
+        .await
+        .unwrap();
     let tasks: Vec<_> = (0..50)
         .map(|i| {
             let s = s.clone();
-            tokio::spawn(async move { s.insert_message(msg("o1", &format!("u{}", i % 5), "hi", None)).await })
+            tokio::spawn(async move {
+                s.insert_message(msg("o1", &format!("u{}", i % 5), "hi", None))
+                    .await
+            })
         })
         .collect();
     let mut seqs = BTreeSet::new();
     for t in tasks {
         let ins = t.await.unwrap().unwrap();
         assert!(ins.created);
-        assert!(seqs.insert(ins.message.seq), "seq {} given twice", ins.message.seq);
+        assert!(
+            seqs.insert(ins.message.seq),
+            "seq {} given twice",
+            ins.message.seq
+        );
     }
     assert_eq!(seqs, (1..=50).collect::<BTreeSet<i64>>());
     assert_eq!(s.last_seq(&oid("o1")).await.unwrap(), 50);
@@ -100,24 +145,59 @@ async fn seq_is_gapless_with_50_concurrent_senders(s: Arc<dyn Store>) {
 async fn seq_is_per_order(s: Arc<dyn Store>) {
     s.put_order(&order("o1", None, "c1", &[])).await.unwrap();
     s.put_order(&order("o2", None, "c1", &[])).await.unwrap();
-    assert_eq!(s.insert_message(msg("o1", "c1", "a", None)).await.unwrap().message.seq, 1);
-    assert_eq!(s.insert_message(msg("o2", "c1", "b", None)).await.unwrap().message.seq, 1);
-    assert_eq!(s.insert_message(msg("o1", "c1", "c", None)).await.unwrap().message.seq, 2);
+    assert_eq!(
+        s.insert_message(msg("o1", "c1", "a", None))
+            .await
+            .unwrap()
+            .message
+            .seq,
+        1
+    );
+    assert_eq!(
+        s.insert_message(msg("o2", "c1", "b", None))
+            .await
+            .unwrap()
+            .message
+            .seq,
+        1
+    );
+    assert_eq!(
+        s.insert_message(msg("o1", "c1", "c", None))
+            .await
+            .unwrap()
+            .message
+            .seq,
+        2
+    );
 }
 
 async fn send_is_idempotent_on_client_message_id(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", None, "c1", &["a1"])).await.unwrap();
-    let first = s.insert_message(msg("o1", "c1", "hello", Some("c-77"))).await.unwrap();
-    let again = s.insert_message(msg("o1", "c1", "hello (retry)", Some("c-77"))).await.unwrap();
+    s.put_order(&order("o1", None, "c1", &["a1"]))
+        .await
+        .unwrap();
+    let first = s
+        .insert_message(msg("o1", "c1", "hello", Some("c-77")))
+        .await
+        .unwrap();
+    let again = s
+        .insert_message(msg("o1", "c1", "hello (retry)", Some("c-77")))
+        .await
+        .unwrap();
     assert!(first.created && !again.created);
     assert_eq!(again.message, first.message, "the original is returned");
-    let other_sender = s.insert_message(msg("o1", "a1", "mine", Some("c-77"))).await.unwrap();
+    let other_sender = s
+        .insert_message(msg("o1", "a1", "mine", Some("c-77")))
+        .await
+        .unwrap();
     assert!(other_sender.created, "client ids are per sender");
     // Concurrent retries of one send store it once.
     let tasks: Vec<_> = (0..10)
         .map(|_| {
             let s = s.clone();
-            tokio::spawn(async move { s.insert_message(msg("o1", "c1", "burst", Some("c-burst"))).await })
+            tokio::spawn(async move {
+                s.insert_message(msg("o1", "c1", "burst", Some("c-burst")))
+                    .await
+            })
         })
         .collect();
     let mut created = 0;
@@ -128,35 +208,60 @@ async fn send_is_idempotent_on_client_message_id(s: Arc<dyn Store>) {
         ids.insert(ins.message.id);
     }
     assert_eq!((created, ids.len()), (1, 1));
-    assert_eq!(s.last_seq(&oid("o1")).await.unwrap(), 3, "no seq was burnt by the duplicates");
+    assert_eq!(
+        s.last_seq(&oid("o1")).await.unwrap(),
+        3,
+        "no seq was burnt by the duplicates"
+    );
 }
 
 async fn inserting_into_an_unknown_order_fails(s: Arc<dyn Store>) {
-    let err = s.insert_message(msg("nope", "c1", "x", None)).await.unwrap_err();
+    let err = s
+        .insert_message(msg("nope", "c1", "x", None))
+        .await
+        .unwrap_err();
     assert!(matches!(err, StoreError::MissingOrder(_)), "{err}");
 }
 
 async fn history_pages_by_seq(s: Arc<dyn Store>) {
     s.put_order(&order("o1", None, "c1", &[])).await.unwrap();
     for i in 1..=7 {
-        s.insert_message(msg("o1", "c1", &format!("m{i}"), None)).await.unwrap();
+        s.insert_message(msg("o1", "c1", &format!("m{i}"), None))
+            .await
+            .unwrap();
     }
-    let seqs = |h: &order_chat::store::History| h.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
+    let seqs =
+        |h: &order_chat::store::History| h.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
     let o = oid("o1");
     let h = s.history(&o, Page::Latest { limit: 3 }).await.unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![5, 6, 7], true));
     let h = s.history(&o, Page::Latest { limit: 7 }).await.unwrap();
     assert_eq!((seqs(&h), h.has_more), ((1..=7).collect(), false));
-    let h = s.history(&o, Page::Before { seq: 5, limit: 3 }).await.unwrap();
+    let h = s
+        .history(&o, Page::Before { seq: 5, limit: 3 })
+        .await
+        .unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![2, 3, 4], true));
-    let h = s.history(&o, Page::Before { seq: 3, limit: 5 }).await.unwrap();
+    let h = s
+        .history(&o, Page::Before { seq: 3, limit: 5 })
+        .await
+        .unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![1, 2], false));
-    let h = s.history(&o, Page::After { seq: 0, limit: 3 }).await.unwrap();
+    let h = s
+        .history(&o, Page::After { seq: 0, limit: 3 })
+        .await
+        .unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![1, 2, 3], true));
-    let h = s.history(&o, Page::After { seq: 5, limit: 10 }).await.unwrap();
+    let h = s
+        .history(&o, Page::After { seq: 5, limit: 10 })
+        .await
+        .unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![6, 7], false));
     assert_eq!(h.messages[0].body, "m6");
-    let h = s.history(&o, Page::After { seq: 7, limit: 10 }).await.unwrap();
+    let h = s
+        .history(&o, Page::After { seq: 7, limit: 10 })
+        .await
+        .unwrap();
     assert!(h.messages.is_empty() && !h.has_more);
     assert_eq!(s.message_at(&o, 4).await.unwrap().unwrap().body, "m4");
     assert_eq!(s.message_at(&o, 8).await.unwrap(), None);
@@ -164,62 +269,118 @@ async fn history_pages_by_seq(s: Arc<dyn Store>) {
 
 async fn messages_round_trip_every_field(s: Arc<dyn Store>) {
     s.put_order(&order("o1", None, "c1", &[])).await.unwrap();
-    let mut m = msg("o1", "c1", "Please get the ripe plantains 🍌 'quoted' \"double\"", Some("c-1"));
+    let mut m = msg(
+        "o1",
+        "c1",
+        "Please get the ripe plantains 🍌 'quoted' \"double\"",
+        Some("c-1"),
+    );
     m.image_url = Some("https://cdn.example/p.jpg".into());
     m.attachment_ids = vec!["att-1".into(), "att-2".into()];
     m.sender_type = UserType::Agent;
     let stored = s.insert_message(m.clone()).await.unwrap().message;
-    let read = s.history(&oid("o1"), Page::Latest { limit: 1 }).await.unwrap().messages.remove(0);
+    let read = s
+        .history(&oid("o1"), Page::Latest { limit: 1 })
+        .await
+        .unwrap()
+        .messages
+        .remove(0);
     assert_eq!(read, stored);
     assert_eq!(read.body, m.body);
     assert_eq!(read.image_url, m.image_url);
     assert_eq!(read.attachment_ids, m.attachment_ids);
     assert_eq!(read.sender_type, UserType::Agent);
     assert_eq!(read.client_message_id.as_deref(), Some("c-1"));
-    assert_eq!((read.created_at, read.updated_at), (m.created_at, m.created_at));
+    assert_eq!(
+        (read.created_at, read.updated_at),
+        (m.created_at, m.created_at)
+    );
 }
 
 async fn read_markers_never_move_back(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", None, "c1", &["a1"])).await.unwrap();
+    s.put_order(&order("o1", None, "c1", &["a1"]))
+        .await
+        .unwrap();
     let (o, a) = (oid("o1"), uid("a1"));
-    let m = s.advance_read_marker(&o, &a, 5, 1000).await.unwrap().unwrap();
+    let m = s
+        .advance_read_marker(&o, &a, 5, 1000)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!((m.last_read_seq, m.read_at), (5, 1000));
     assert_eq!(s.advance_read_marker(&o, &a, 3, 2000).await.unwrap(), None);
     assert_eq!(s.advance_read_marker(&o, &a, 5, 2000).await.unwrap(), None);
     let markers = s.read_markers(&o).await.unwrap();
     assert_eq!(markers.len(), 1);
     assert_eq!((markers[0].last_read_seq, markers[0].read_at), (5, 1000));
-    assert_eq!(s.advance_read_marker(&o, &a, 6, 3000).await.unwrap().unwrap().last_read_seq, 6);
+    assert_eq!(
+        s.advance_read_marker(&o, &a, 6, 3000)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_read_seq,
+        6
+    );
 }
 
 async fn unread_counts_cover_own_orders_only(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", None, "c1", &["a1"])).await.unwrap();
-    s.put_order(&order("o2", None, "c1", &["a2"])).await.unwrap();
-    s.put_order(&order("o3", None, "c3", &["a1"])).await.unwrap();
+    s.put_order(&order("o1", None, "c1", &["a1"]))
+        .await
+        .unwrap();
+    s.put_order(&order("o2", None, "c1", &["a2"]))
+        .await
+        .unwrap();
+    s.put_order(&order("o3", None, "c3", &["a1"]))
+        .await
+        .unwrap();
     for _ in 0..3 {
-        s.insert_message(msg("o1", "a1", "from agent", None)).await.unwrap();
+        s.insert_message(msg("o1", "a1", "from agent", None))
+            .await
+            .unwrap();
     }
-    s.insert_message(msg("o1", "c1", "own", None)).await.unwrap();
+    s.insert_message(msg("o1", "c1", "own", None))
+        .await
+        .unwrap();
     s.insert_message(msg("o2", "a2", "x", None)).await.unwrap();
-    s.insert_message(msg("o3", "a1", "not c1's order", None)).await.unwrap();
+    s.insert_message(msg("o3", "a1", "not c1's order", None))
+        .await
+        .unwrap();
     let c1 = uid("c1");
-    assert_eq!(s.unread_by_order(&c1).await.unwrap(), vec![(oid("o1"), 3), (oid("o2"), 1)]);
+    assert_eq!(
+        s.unread_by_order(&c1).await.unwrap(),
+        vec![(oid("o1"), 3), (oid("o2"), 1)]
+    );
     s.advance_read_marker(&oid("o1"), &c1, 2, 1).await.unwrap();
-    assert_eq!(s.unread_by_order(&c1).await.unwrap(), vec![(oid("o1"), 1), (oid("o2"), 1)]);
+    assert_eq!(
+        s.unread_by_order(&c1).await.unwrap(),
+        vec![(oid("o1"), 1), (oid("o2"), 1)]
+    );
     s.advance_read_marker(&oid("o1"), &c1, 4, 1).await.unwrap();
     assert_eq!(s.unread_by_order(&c1).await.unwrap(), vec![(oid("o2"), 1)]);
-    assert_eq!(s.unread_by_order(&uid("a1")).await.unwrap(), vec![(oid("o1"), 1)], "own messages never count");
+    assert_eq!(
+        s.unread_by_order(&uid("a1")).await.unwrap(),
+        vec![(oid("o1"), 1)],
+        "own messages never count"
+    );
     assert_eq!(s.unread_by_order(&uid("stranger")).await.unwrap(), vec![]);
 }
 
 async fn chats_list_newest_activity_first(s: Arc<dyn Store>) {
-    s.put_order(&order("o1", Some("N-1"), "c1", &["a1"])).await.unwrap();
-    s.put_order(&order("o2", Some("N-2"), "c1", &["a1"])).await.unwrap();
-    s.put_order(&order("o3", None, "c9", &["a9"])).await.unwrap();
+    s.put_order(&order("o1", Some("N-1"), "c1", &["a1"]))
+        .await
+        .unwrap();
+    s.put_order(&order("o2", Some("N-2"), "c1", &["a1"]))
+        .await
+        .unwrap();
+    s.put_order(&order("o3", None, "c9", &["a9"]))
+        .await
+        .unwrap();
     let mut early = msg("o2", "a1", "older", None);
     early.created_at -= 10_000;
     s.insert_message(early).await.unwrap();
-    s.insert_message(msg("o1", "a1", "newer", None)).await.unwrap();
+    s.insert_message(msg("o1", "a1", "newer", None))
+        .await
+        .unwrap();
     let chats = s.orders_of_user(&uid("c1")).await.unwrap();
     let ids: Vec<_> = chats.iter().map(|c| c.order.id.to_string()).collect();
     assert_eq!(ids, vec!["o1", "o2"]);
