@@ -146,8 +146,12 @@ impl Verifier {
     }
 }
 
+/// The token of `Bearer <token>` (any case), or the text itself; `Bearer` alone is no token.
 pub fn strip_bearer(token: &str) -> &str {
     let t = token.trim();
+    if t.eq_ignore_ascii_case("bearer") {
+        return "";
+    }
     match t.get(..7) {
         Some(p) if p.eq_ignore_ascii_case("bearer ") => t[7..].trim(),
         _ => t,

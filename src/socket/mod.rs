@@ -21,6 +21,10 @@ use crate::service::requests::{
 use crate::service::{Caller, ChatService};
 use crate::wire::{self, event};
 
+mod state;
+
+use state::{SocketState, Turn};
+
 type Svc = State<Arc<ChatService>>;
 type Me = Extension<Arc<Caller>>;
 
@@ -94,6 +98,7 @@ async fn authenticate<A: Adapter>(
 async fn on_connect<A: Adapter>(s: SocketRef<A>, State(svc): Svc, Extension(me): Me) {
     svc.metrics().connections.inc();
     svc.metrics().connections_total.inc();
+    s.extensions.insert(Arc::new(SocketState::default()));
     s.join(user_room(&me.user_id));
     let status = wire::ConnectionStatus {
         status: "connected",
@@ -184,27 +189,38 @@ fn reply<A: Adapter, T: Serialize>(
 /// This socket's room membership, as the service sees it.
 struct SocketRooms<A: Adapter>(SocketRef<A>);
 
+impl<A: Adapter> SocketRooms<A> {
+    fn state(&self) -> Option<Arc<SocketState>> {
+        self.0.extensions.get::<Arc<SocketState>>()
+    }
+
+    fn with_joined<T>(
+        &self,
+        f: impl FnOnce(&mut std::collections::BTreeSet<OrderId>) -> T,
+    ) -> Option<T> {
+        let state = self.state()?;
+        let mut joined = state.joined.lock().unwrap_or_else(|p| p.into_inner());
+        Some(f(&mut joined))
+    }
+}
+
 #[async_trait]
 impl<A: Adapter> Membership for SocketRooms<A> {
     async fn enter(&self, order: &OrderId, user: &UserId) {
+        self.with_joined(|j| j.insert(order.clone()));
         self.0.join([order_room(order), presence_room(order, user)]);
     }
     async fn exit(&self, order: &OrderId, user: &UserId) {
+        self.with_joined(|j| j.remove(order));
         self.0
             .leave([order_room(order), presence_room(order, user)]);
     }
     fn is_in(&self, order: &OrderId) -> bool {
-        let room = order_room(order);
-        self.0.rooms().iter().any(|r| *r == room)
+        self.with_joined(|j| j.contains(order)).unwrap_or(false)
     }
     fn joined_orders(&self) -> Vec<OrderId> {
-        self.0
-            .rooms()
-            .iter()
-            .filter(|r| !r.contains('|'))
-            .filter_map(|r| r.strip_prefix("order:"))
-            .filter_map(|id| OrderId::parse(id).ok())
-            .collect()
+        self.with_joined(|j| j.iter().cloned().collect())
+            .unwrap_or_default()
     }
 }
 
@@ -215,7 +231,9 @@ async fn on_join<A: Adapter>(
     WantsAck(wants): WantsAck,
     State(svc): Svc,
     Extension(me): Me,
+    turn: Turn,
 ) {
+    turn.wait().await;
     svc.metrics().event("join-order-chat");
     let hint = order_hint(&data);
     let result = async {
@@ -236,7 +254,9 @@ async fn on_send<A: Adapter>(
     WantsAck(wants): WantsAck,
     State(svc): Svc,
     Extension(me): Me,
+    turn: Turn,
 ) {
+    turn.wait().await;
     svc.metrics().event("send-message");
     let hint = order_hint(&data);
     let result = async {
@@ -254,7 +274,9 @@ async fn on_typing<A: Adapter>(
     WantsAck(wants): WantsAck,
     State(svc): Svc,
     Extension(me): Me,
+    turn: Turn,
 ) {
+    turn.wait().await;
     svc.metrics().event("typing");
     let hint = order_hint(&data);
     let result = async {
@@ -272,7 +294,9 @@ async fn on_leave<A: Adapter>(
     WantsAck(wants): WantsAck,
     State(svc): Svc,
     Extension(me): Me,
+    turn: Turn,
 ) {
+    turn.wait().await;
     svc.metrics().event("leave-order-chat");
     let hint = order_hint(&data);
     let result = async {
@@ -290,7 +314,9 @@ async fn on_mark_read<A: Adapter>(
     WantsAck(wants): WantsAck,
     State(svc): Svc,
     Extension(me): Me,
+    turn: Turn,
 ) {
+    turn.wait().await;
     svc.metrics().event("mark-messages-read");
     let hint = order_hint(&data);
     let result = async {

@@ -19,6 +19,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("order {0} does not exist")]
     MissingOrder(String),
+    #[error("message batch failed: {0}")]
+    Batch(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -11,9 +11,11 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::Acquire;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
+use tokio::sync::{mpsc, oneshot};
 
 use super::rows::{
     MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows,
@@ -25,6 +27,7 @@ use crate::domain::now_millis;
 pub struct SqliteStore {
     writer: SqlitePool,
     reader: SqlitePool,
+    inserts: mpsc::Sender<InsertJob>,
 }
 
 impl SqliteStore {
@@ -44,7 +47,13 @@ impl SqliteStore {
             .max_connections(4)
             .connect_with(opts)
             .await?;
-        Ok(Self { writer, reader })
+        let (inserts, jobs) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(group_commit(writer.clone(), jobs));
+        Ok(Self {
+            writer,
+            reader,
+            inserts,
+        })
     }
 
     async fn load_order(&self, row: OrderRow) -> StoreResult<Order> {
@@ -208,59 +217,14 @@ impl Store for SqliteStore {
     }
 
     async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted> {
-        let mut tx = self.writer.begin().await?;
-        if let Some(cid) = &msg.client_message_id {
-            let existing: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE order_id = ? AND sender_id = ? AND client_message_id = ?"
-            )))
-            .bind(msg.order_id.as_str())
-            .bind(&msg.sender_id)
-            .bind(cid.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = existing {
-                tx.commit().await?;
-                return Ok(Inserted {
-                    message: row.into(),
-                    created: false,
-                });
-            }
-        }
-        let seq: Option<i64> = sqlx::query_scalar(
-            "UPDATE orders SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-        )
-        .bind(msg.order_id.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(seq) = seq else {
-            return Err(StoreError::MissingOrder(msg.order_id.to_string()));
-        };
-        let attachments =
-            serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query(
-            "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
-               attachments, client_message_id, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&msg.id)
-        .bind(msg.order_id.as_str())
-        .bind(seq)
-        .bind(&msg.sender_id)
-        .bind(msg.sender_type.as_str())
-        .bind(&msg.body)
-        .bind(&msg.image_url)
-        .bind(&attachments)
-        .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-        .bind(msg.created_at)
-        .bind(msg.created_at)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(Inserted {
-            message: stored(msg, seq),
-            created: true,
-        })
+        let (reply, answer) = oneshot::channel();
+        self.inserts
+            .send(InsertJob { msg, reply })
+            .await
+            .map_err(|_| StoreError::Batch("the message writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| StoreError::Batch("the message writer has stopped".into()))?
     }
 
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
@@ -362,6 +326,114 @@ impl Store for SqliteStore {
             .map(|(o, n)| (OrderId::from_trusted(o), n))
             .collect())
     }
+}
+
+/// One message waiting for the group commit.
+struct InsertJob {
+    msg: NewMessage,
+    reply: oneshot::Sender<StoreResult<Inserted>>,
+}
+
+/// Most messages one commit carries.
+const MAX_BATCH: usize = 512;
+
+/// Group commit: every message waiting when the writer is free goes into one transaction, so
+/// one fsync (synchronous = FULL) covers them all. Each message still gets its own savepoint,
+/// so one failure (say, an unknown order) costs no other message its place and leaves no gap
+/// in `seq`. Replies go out only after the commit: an ack always means "on disk".
+async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        match insert_batch(&pool, &batch).await {
+            Ok(results) => {
+                for (job, result) in batch.drain(..).zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) => {
+                let reason = e.to_string();
+                tracing::error!(error = %reason, size = batch.len(), "message batch failed");
+                for job in batch.drain(..) {
+                    let _ = job.reply.send(Err(StoreError::Batch(reason.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn insert_batch(
+    pool: &SqlitePool,
+    batch: &[InsertJob],
+) -> StoreResult<Vec<StoreResult<Inserted>>> {
+    let mut tx = pool.begin().await?;
+    let mut results = Vec::with_capacity(batch.len());
+    for job in batch {
+        let mut savepoint = tx.begin().await?;
+        match insert_one(&mut savepoint, job.msg.clone()).await {
+            Ok(inserted) => {
+                savepoint.commit().await?;
+                results.push(Ok(inserted));
+            }
+            Err(e) => {
+                savepoint.rollback().await?;
+                results.push(Err(e));
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn insert_one(conn: &mut sqlx::SqliteConnection, msg: NewMessage) -> StoreResult<Inserted> {
+    if let Some(cid) = &msg.client_message_id {
+        let existing: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE order_id = ? AND sender_id = ? AND client_message_id = ?"
+        )))
+        .bind(msg.order_id.as_str())
+        .bind(&msg.sender_id)
+        .bind(cid.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(row) = existing {
+            return Ok(Inserted {
+                message: row.into(),
+                created: false,
+            });
+        }
+    }
+    let seq: Option<i64> = sqlx::query_scalar(
+        "UPDATE orders SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+    )
+    .bind(msg.order_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(seq) = seq else {
+        return Err(StoreError::MissingOrder(msg.order_id.to_string()));
+    };
+    let attachments = serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+    sqlx::query(
+        "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
+           attachments, client_message_id, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&msg.id)
+    .bind(msg.order_id.as_str())
+    .bind(seq)
+    .bind(&msg.sender_id)
+    .bind(msg.sender_type.as_str())
+    .bind(&msg.body)
+    .bind(&msg.image_url)
+    .bind(&attachments)
+    .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
+    .bind(msg.created_at)
+    .bind(msg.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(Inserted {
+        message: stored(msg, seq),
+        created: true,
+    })
 }
 
 /// The stored form of a message just inserted.

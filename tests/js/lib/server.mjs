@@ -12,6 +12,18 @@ import { io } from 'socket.io-client';
 const here = dirname(fileURLToPath(import.meta.url));
 export const BIN = process.env.ORDER_CHAT_BIN || join(here, '..', '..', '..', 'target', 'debug', 'order-chat');
 
+/**
+ * Per-user abuse limits high enough that functional tests never meet them (tests of the limits
+ * themselves start their own server with low ones). Pass as `startServer({ env: NO_LIMITS })`.
+ */
+export const NO_LIMITS = {
+  MESSAGES_PER_SECOND: '100000',
+  MESSAGE_BURST: '100000',
+  TYPING_PER_SECOND: '100000',
+  MAX_SOCKETS_PER_USER: '1000',
+  MAX_ROOMS_PER_SOCKET: '1000',
+};
+
 /** A fresh id with a readable prefix, so tests never collide (also on a shared PostgreSQL). */
 export const uid = (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`;
 
@@ -51,11 +63,18 @@ export async function startServer(opts = {}) {
     proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\n${stderr}`)); });
   });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  const sockets = new Set();
   const server = {
-    url, proc, secret, adminSecret, internalKey, databaseUrl, exited,
+    url, proc, secret, adminSecret, internalKey, databaseUrl, exited, sockets,
     stderr: () => stderr,
-    /** Stop with SIGTERM (or the given signal) and wait for the process to end. */
+    /** Close every client socket opened through `server.connect`. */
+    closeSockets() {
+      for (const s of sockets) s.close();
+      sockets.clear();
+    },
+    /** Close the client sockets, stop with SIGTERM (or the given signal) and wait for the process to end. */
     async stop(signal = 'SIGTERM') {
+      server.closeSockets();
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
     },
@@ -63,7 +82,9 @@ export async function startServer(opts = {}) {
     adminToken: (email, o = {}) => signToken({ authKey: email, tokenType: 'admin' }, o.secret || adminSecret, o),
     putOrder: (orderId, body) => internal(server, `orders/${encodeURIComponent(orderId)}`, body),
     putUser: (userId, body) => internal(server, `users/${encodeURIComponent(userId)}`, body),
-    connect: (token, o = {}) => connect(url, token, o),
+    connect: (token, o = {}) => connect(url, token, { ...o, track: sockets }),
+    /** The `connect_error` message of a refused handshake (fails if the handshake succeeds). */
+    refusal: (token, o = {}) => refusal(url, token, o),
     rest: (method, path, token, body) => rest(url, method, path, token, body),
   };
   return server;
@@ -71,7 +92,12 @@ export async function startServer(opts = {}) {
 
 const b64url = (buf) => Buffer.from(buf).toString('base64url');
 
-/** An HS256 JWT; `expiresIn` in seconds (negative for an expired token), `header` to override. */
+const HMAC = { HS256: 'sha256', HS384: 'sha384', HS512: 'sha512' };
+
+/**
+ * An HS256 JWT; `expiresIn` in seconds (negative for an expired token), `header` to override
+ * (`alg` HS384 / HS512 sign with that hash; `none` leaves the signature empty).
+ */
 export function signToken(claims, secret, o = {}) {
   const header = o.header || { alg: 'HS256', typ: 'JWT' };
   const now = Math.floor(Date.now() / 1000);
@@ -79,7 +105,7 @@ export function signToken(claims, secret, o = {}) {
   if (o.noExp) delete payload.exp;
   const data = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
   if (header.alg === 'none') return `${data}.`;
-  return `${data}.${createHmac('sha256', secret).update(data).digest('base64url')}`;
+  return `${data}.${createHmac(HMAC[header.alg] || 'sha256', secret).update(data).digest('base64url')}`;
 }
 
 async function internal(server, path, body) {
@@ -115,6 +141,7 @@ export function connect(url, token, o = {}) {
     forceNew: true,
     ...(o.options || {}),
   });
+  o.track?.add(socket);
   const status = new Promise((resolve) => socket.once('connection-status', resolve));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { socket.close(); reject(new Error('connect timed out')); }, 10000);
@@ -161,4 +188,94 @@ export async function makeOrder(server, o = {}) {
     orderNumber: order.number, status: order.status, customer: order.customer, agents: order.agents,
   });
   return order;
+}
+
+/** Connect expecting a refusal: resolves with the `connect_error` message. */
+export async function refusal(url, token, o = {}) {
+  try {
+    const socket = await connect(url, token, o);
+    socket.close();
+  } catch (err) {
+    return err.message;
+  }
+  throw new Error('the handshake was accepted');
+}
+
+/** The next `event` on `socket` whose payload satisfies `pred` (others are skipped). */
+export function nextWhere(socket, event, pred, ms = 5000) {
+  return new Promise((resolve, reject) => {
+    const on = (payload) => {
+      if (!pred(payload)) return;
+      clearTimeout(timer);
+      socket.off(event, on);
+      resolve(payload);
+    };
+    const timer = setTimeout(() => { socket.off(event, on); reject(new Error(`no matching ${event} within ${ms} ms`)); }, ms);
+    socket.on(event, on);
+  });
+}
+
+/**
+ * Like `collect`, and the array also has `waitFor(n, ms)`: resolves with the array once it holds
+ * at least `n` payloads, and `stop()`: stops collecting.
+ */
+export function collector(socket, event) {
+  const seen = [];
+  let waiters = [];
+  const on = (p) => {
+    seen.push(p);
+    waiters = waiters.filter((w) => (seen.length >= w.n ? (w.done(), false) : true));
+  };
+  socket.on(event, on);
+  const waitFor = (n, ms = 5000) => new Promise((resolve, reject) => {
+    if (seen.length >= n) return resolve(seen);
+    const timer = setTimeout(() => reject(new Error(`only ${seen.length} of ${n} ${event} within ${ms} ms`)), ms);
+    waiters.push({ n, done: () => { clearTimeout(timer); resolve(seen); } });
+  });
+  // Not enumerable: the array still deep-equals a plain array of the payloads.
+  Object.defineProperty(seen, 'waitFor', { value: waitFor });
+  Object.defineProperty(seen, 'stop', { value: () => socket.off(event, on) });
+  return seen;
+}
+
+/**
+ * A round trip on `socket`: emits an event the server answers at once with no side effect
+ * (an unknown event, answered on its ack). Whatever the server emitted to this socket before
+ * has arrived once this resolves: use it to assert that something did NOT arrive.
+ */
+export async function barrier(socket, ms = 5000) {
+  const ack = await socket.timeout(ms).emitWithAck('e2e-barrier', {});
+  if (!ack || ack.ok !== false) throw new Error(`unexpected barrier ack ${JSON.stringify(ack)}`);
+}
+
+/** A raw HTTP call (any headers, any body) to the server, with the JSON body parsed if any. */
+export async function http(url, method, path, { headers = {}, body } = {}) {
+  const res = await fetch(`${url}${path}`, { method, headers, body });
+  const text = await res.text();
+  let json;
+  try { json = JSON.parse(text); } catch { json = undefined; }
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+
+/** The value of a Prometheus metric (no labels) from GET /metrics. */
+export async function metric(url, name) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+  if (!line) throw new Error(`no metric ${name} in /metrics`);
+  return Number(line.split(' ')[1]);
+}
+
+/**
+ * Close `socket` and wait until the server has seen it go (its open-connections gauge dropped),
+ * so a later round trip observes what the disconnect caused.
+ */
+export async function closeAndWait(server, socket, ms = 5000) {
+  const gauge = 'order_chat_socket_connections';
+  const before = await metric(server.url, gauge);
+  socket.close();
+  const deadline = Date.now() + ms;
+  while ((await metric(server.url, gauge)) > before - 1) {
+    if (Date.now() > deadline) throw new Error('the server did not see the socket close');
+    await new Promise((r) => setImmediate(r));
+  }
 }
