@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use serde_json::Value;
 use socketioxide::SocketIo;
 use socketioxide::adapter::Adapter;
+use socketioxide::operators::BroadcastOperators;
 
 use crate::domain::{OrderId, UserId};
 
@@ -84,12 +85,19 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
         payload: Value,
     ) {
         let Some(io) = self.io.get() else { return };
-        let mut op = io.to(order_room(order));
-        if let Some(u) = except_user {
-            op = op.except(user_room(u));
-        }
-        if let Err(e) = op.emit(event, &payload).await {
-            tracing::warn!(%order, event, error = %e, "broadcast failed");
+        let target = |op: BroadcastOperators<A>| {
+            let op = op.to(order_room(order));
+            match except_user {
+                Some(u) => op.except(user_room(u)),
+                None => op,
+            }
+        };
+        if let Err(e) = target(io.broadcast()).emit(event, &payload).await {
+            // The cluster adapter failed (Redis down): this node's own sockets still get it.
+            tracing::warn!(%order, event, error = %e, "cluster broadcast failed; delivering locally");
+            if let Err(e) = target(io.local()).emit(event, &payload).await {
+                tracing::warn!(%order, event, error = %e, "local broadcast failed");
+            }
         }
     }
 
@@ -115,7 +123,8 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
     async fn disconnect_user(&self, user: &UserId) {
         let Some(io) = self.io.get() else { return };
         if let Err(e) = io.to(user_room(user)).disconnect().await {
-            tracing::warn!(error = %e, "disconnecting a blocked user failed");
+            tracing::warn!(error = %e, "disconnecting a user on every node failed; this node only");
+            let _ = io.local().to(user_room(user)).disconnect().await;
         }
     }
 
