@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use crate::auth::{KeyError, Verifier};
 use crate::http::{self, AppState, ops::RedisCheck};
 use crate::metrics::Metrics;
+use crate::presence::{LocalLedger, RedisLedger};
 use crate::realtime::SocketRealtime;
 use crate::service::{ChatService, Limits};
 use crate::socket;
@@ -132,7 +133,7 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
     let service;
     match &settings.redis_url {
         None => {
-            let realtime = Arc::new(SocketRealtime::default());
+            let realtime = Arc::new(SocketRealtime::new(Box::new(LocalLedger::default())));
             service = Arc::new(ChatService::new(
                 store,
                 realtime.clone(),
@@ -154,7 +155,10 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
             let ctr = RedisAdapterCtr::new_with_redis(&client)
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
-            let realtime = Arc::new(SocketRealtime::default());
+            let ledger = RedisLedger::connect(client.clone())
+                .await
+                .map_err(|e| redis_err(e.to_string()))?;
+            let realtime = Arc::new(SocketRealtime::new(Box::new(ledger)));
             service = Arc::new(ChatService::new(
                 store,
                 realtime.clone(),

@@ -12,6 +12,7 @@ pub mod domain;
 pub mod error;
 pub mod http;
 pub mod metrics;
+pub mod presence;
 pub mod realtime;
 pub mod run;
 pub mod service;

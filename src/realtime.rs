@@ -9,6 +9,8 @@ use socketioxide::adapter::Adapter;
 use socketioxide::operators::BroadcastOperators;
 
 use crate::domain::{OrderId, UserId};
+use crate::presence::PresenceLedger;
+use futures_util::future::BoxFuture;
 
 /// Every socket that joined the order's chat.
 pub fn order_room(order: &OrderId) -> String {
@@ -37,6 +39,9 @@ pub trait Realtime: Send + Sync + 'static {
     );
     /// How many sockets of this user are in this order's room, on every node.
     async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize;
+    /// Compare the user's sockets in the order (on every node) with their recorded presence,
+    /// exclusively for that pair across the cluster; `Some(online)` when the record changed.
+    async fn settle_presence(&self, order: &OrderId, user: &UserId) -> Option<bool>;
     /// How many sockets this user has open on this node.
     async fn user_socket_count(&self, user: &UserId) -> usize;
     /// Disconnect every socket of this user, on every node.
@@ -55,21 +60,32 @@ pub trait Membership: Send + Sync {
     fn joined_orders(&self) -> Vec<OrderId>;
 }
 
-/// The live side over socketioxide. The `SocketIo` handle is set once the layer is built
-/// (the service must exist first, as the handlers' state); before that, emits are dropped.
-pub struct SocketRealtime<A: Adapter> {
-    io: std::sync::OnceLock<SocketIo<A>>,
-}
-
-impl<A: Adapter> Default for SocketRealtime<A> {
-    fn default() -> Self {
-        Self {
-            io: std::sync::OnceLock::new(),
+/// Sockets in a room on every node; this node's alone if the cluster cannot be asked.
+async fn count_room<A: Adapter>(io: &SocketIo<A>, room: String) -> usize {
+    match io.to(room.clone()).fetch_sockets().await {
+        Ok(sockets) => sockets.len(),
+        Err(e) => {
+            tracing::warn!(error = %e, "cluster presence lookup failed; counting this node only");
+            io.local().to(room).sockets().len()
         }
     }
 }
 
+/// The live side over socketioxide. The `SocketIo` handle is set once the layer is built
+/// (the service must exist first, as the handlers' state); before that, emits are dropped.
+pub struct SocketRealtime<A: Adapter> {
+    io: std::sync::OnceLock<SocketIo<A>>,
+    ledger: Box<dyn PresenceLedger>,
+}
+
 impl<A: Adapter> SocketRealtime<A> {
+    pub fn new(ledger: Box<dyn PresenceLedger>) -> Self {
+        Self {
+            io: std::sync::OnceLock::new(),
+            ledger,
+        }
+    }
+
     pub fn attach(&self, io: SocketIo<A>) {
         let _ = self.io.set(io);
     }
@@ -102,15 +118,20 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
     }
 
     async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize {
-        let Some(io) = self.io.get() else { return 0 };
-        match io.to(presence_room(order, user)).fetch_sockets().await {
-            Ok(sockets) => sockets.len(),
-            Err(e) => {
-                tracing::warn!(%order, error = %e, "presence lookup failed");
-                // Fall back to this node's view rather than announcing a wrong presence change.
-                io.local().to(presence_room(order, user)).sockets().len()
-            }
+        match self.io.get() {
+            Some(io) => count_room(io, presence_room(order, user)).await,
+            None => 0,
         }
+    }
+
+    async fn settle_presence(&self, order: &OrderId, user: &UserId) -> Option<bool> {
+        let io = self.io.get()?.clone();
+        let room = presence_room(order, user);
+        let count = move || -> BoxFuture<'static, usize> {
+            let (io, room) = (io.clone(), room.clone());
+            Box::pin(async move { count_room(&io, room).await })
+        };
+        self.ledger.settle(order, user, &count).await
     }
 
     async fn user_socket_count(&self, user: &UserId) -> usize {

@@ -287,9 +287,9 @@ impl ChatService {
         if !already_in
             && self
                 .realtime
-                .user_sockets_in_order(&order.id, &caller.user_id)
+                .settle_presence(&order.id, &caller.user_id)
                 .await
-                == 1
+                == Some(true)
         {
             self.announce(caller, role, &order.id, event::USER_JOINED)
                 .await;
@@ -353,12 +353,7 @@ impl ChatService {
             return;
         }
         socket.exit(order, &caller.user_id).await;
-        if self
-            .realtime
-            .user_sockets_in_order(order, &caller.user_id)
-            .await
-            == 0
-        {
+        if self.realtime.settle_presence(order, &caller.user_id).await == Some(false) {
             self.announce(caller, role, order, event::USER_LEFT).await;
         }
     }
@@ -429,7 +424,8 @@ impl ChatService {
         if !socket.is_in(&order.id) {
             return Err(ChatError::NotJoined);
         }
-        if !self.throttles.typing(&order.id, &caller.user_id) {
+        // Only "started typing" is throttled: a "stopped" must always reach the others.
+        if req.is_typing && !self.throttles.typing(&order.id, &caller.user_id) {
             return Ok(
                 serde_json::json!({ "orderId": order.id, "isTyping": req.is_typing, "throttled": true }),
             );

@@ -30,7 +30,7 @@ type Me = Extension<Arc<Caller>>;
 
 /// Register the `/` namespace's handlers. Generic over the adapter so one code path serves a
 /// single node (local adapter) and a cluster (Redis adapter).
-pub fn handler<A: Adapter>() -> impl ConnectHandler<A, (SocketRef<A>, Svc, Me)> {
+pub fn handler<A: Adapter>() -> impl ConnectHandler<A, (SocketRef<A>, Me)> {
     on_connect::<A>.with(authenticate::<A>)
 }
 
@@ -76,7 +76,7 @@ async fn authenticate<A: Adapter>(
     };
     match admitted {
         Ok(caller) => {
-            s.extensions.insert(Arc::new(caller));
+            prepare(&s, &svc, caller);
             Ok(())
         }
         Err(ChatError::LimitExceeded(m)) => {
@@ -95,17 +95,15 @@ async fn authenticate<A: Adapter>(
     }
 }
 
-async fn on_connect<A: Adapter>(s: SocketRef<A>, State(svc): Svc, Extension(me): Me) {
+/// Ready an admitted socket. This runs in the connect middleware, before socketioxide sends
+/// the CONNECT acknowledgement: a client may emit its first event the moment it is connected,
+/// and the handlers must exist by then (the connect handler itself runs later, in a task).
+fn prepare<A: Adapter>(s: &SocketRef<A>, svc: &ChatService, caller: Caller) {
     svc.metrics().connections.inc();
     svc.metrics().connections_total.inc();
+    s.join(user_room(&caller.user_id));
+    s.extensions.insert(Arc::new(caller));
     s.extensions.insert(Arc::new(SocketState::default()));
-    s.join(user_room(&me.user_id));
-    let status = wire::ConnectionStatus {
-        status: "connected",
-        user_id: me.user_id.to_string(),
-        user_type: me.user_type,
-    };
-    let _ = s.emit(event::CONNECTION_STATUS, &status);
     s.on("join-order-chat", on_join::<A>);
     s.on("send-message", on_send::<A>);
     s.on("typing", on_typing::<A>);
@@ -113,6 +111,15 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, State(svc): Svc, Extension(me):
     s.on("mark-messages-read", on_mark_read::<A>);
     s.on_fallback(on_unknown::<A>);
     s.on_disconnect(on_disconnect::<A>);
+}
+
+async fn on_connect<A: Adapter>(s: SocketRef<A>, Extension(me): Me) {
+    let status = wire::ConnectionStatus {
+        status: "connected",
+        user_id: me.user_id.to_string(),
+        user_type: me.user_type,
+    };
+    let _ = s.emit(event::CONNECTION_STATUS, &status);
 }
 
 /// Whether the client passed an acknowledgement callback (then replies go there, not to `error`).

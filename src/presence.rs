@@ -1,0 +1,168 @@
+//! Presence as a recorded state per (order, user): announced online or not. A transition is
+//! decided under a lock for that pair — on this node (one node), or in Redis (a cluster) — by
+//! counting the user's sockets in the order on every node and comparing with the record. So two
+//! tabs joining (or leaving) at the same moment, even on two nodes, announce once.
+
+use std::collections::HashSet;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use tokio::sync::Mutex;
+
+use crate::domain::{OrderId, UserId};
+
+/// Where the announced presence is recorded, and how transitions are serialized.
+#[async_trait]
+pub trait PresenceLedger: Send + Sync + 'static {
+    /// Hold the (order, user) lock while `count` runs, then record `count > 0` as the state.
+    /// Returns `Some(online)` when the recorded state changed.
+    async fn settle(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        count: &(dyn Fn() -> futures_util::future::BoxFuture<'static, usize> + Send + Sync),
+    ) -> Option<bool>;
+}
+
+const STRIPES: usize = 64;
+
+/// One node: striped in-process locks and an in-memory record.
+pub struct LocalLedger {
+    stripes: Vec<Mutex<HashSet<(OrderId, UserId)>>>,
+}
+
+impl Default for LocalLedger {
+    fn default() -> Self {
+        Self {
+            stripes: (0..STRIPES).map(|_| Mutex::new(HashSet::new())).collect(),
+        }
+    }
+}
+
+fn stripe_of(order: &OrderId, user: &UserId) -> usize {
+    let mut h = DefaultHasher::new();
+    (order, user).hash(&mut h);
+    (h.finish() as usize) % STRIPES
+}
+
+#[async_trait]
+impl PresenceLedger for LocalLedger {
+    async fn settle(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        count: &(dyn Fn() -> futures_util::future::BoxFuture<'static, usize> + Send + Sync),
+    ) -> Option<bool> {
+        let mut online = self.stripes[stripe_of(order, user)].lock().await;
+        let now = count().await > 0;
+        let key = (order.clone(), user.clone());
+        let changed = if now {
+            online.insert(key)
+        } else {
+            online.remove(&key)
+        };
+        changed.then_some(now)
+    }
+}
+
+/// A cluster: the lock and the record live in Redis, shared by every node. If Redis fails,
+/// this node falls back to its own view (as the broadcasts do).
+pub struct RedisLedger {
+    conn: redis::aio::ConnectionManager,
+    fallback: LocalLedger,
+}
+
+const LOCK_TTL_MS: u64 = 3000;
+/// A record outlives any chat session; it only bounds what a crashed node could leave behind.
+const RECORD_TTL_SECS: u64 = 24 * 3600;
+
+impl RedisLedger {
+    pub async fn connect(client: redis::Client) -> redis::RedisResult<Self> {
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_response_timeout(Some(Duration::from_secs(2)))
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_number_of_retries(2);
+        let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            conn,
+            fallback: LocalLedger::default(),
+        })
+    }
+
+    async fn lock(&self, key: &str, token: &str) -> redis::RedisResult<()> {
+        let mut conn = self.conn.clone();
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(LOCK_TTL_MS);
+        loop {
+            let got: Option<String> = redis::cmd("SET")
+                .arg(key)
+                .arg(token)
+                .arg("NX")
+                .arg("PX")
+                .arg(LOCK_TTL_MS)
+                .query_async(&mut conn)
+                .await?;
+            // A holder that died frees the lock when it expires; waiting longer than that
+            // would only mean the holder is stuck, so go ahead then.
+            if got.is_some() || tokio::time::Instant::now() >= deadline {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    async fn record(&self, key: &str, online: bool) -> redis::RedisResult<bool> {
+        let mut conn = self.conn.clone();
+        let previous: Option<String> = if online {
+            redis::cmd("SET")
+                .arg(key)
+                .arg("1")
+                .arg("GET")
+                .arg("EX")
+                .arg(RECORD_TTL_SECS)
+                .query_async(&mut conn)
+                .await?
+        } else {
+            redis::cmd("GETDEL").arg(key).query_async(&mut conn).await?
+        };
+        Ok(previous.is_some() != online)
+    }
+
+    async fn unlock(&self, key: &str, token: &str) {
+        let mut conn = self.conn.clone();
+        // Delete only our own lock (it may have expired and been taken by another node).
+        let script = redis::Script::new(
+            "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0",
+        );
+        let _: redis::RedisResult<i64> = script.key(key).arg(token).invoke_async(&mut conn).await;
+    }
+}
+
+#[async_trait]
+impl PresenceLedger for RedisLedger {
+    async fn settle(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        count: &(dyn Fn() -> futures_util::future::BoxFuture<'static, usize> + Send + Sync),
+    ) -> Option<bool> {
+        let record_key = format!("order-chat:presence:{order}|{user}");
+        let lock_key = format!("{record_key}:lock");
+        let token = uuid::Uuid::new_v4().to_string();
+        if let Err(e) = self.lock(&lock_key, &token).await {
+            tracing::warn!(error = %e, "presence lock unavailable; using this node's view");
+            return self.fallback.settle(order, user, count).await;
+        }
+        let now = count().await > 0;
+        let changed = match self.record(&record_key, now).await {
+            Ok(changed) => changed,
+            Err(e) => {
+                tracing::warn!(error = %e, "presence record unavailable; using this node's view");
+                self.unlock(&lock_key, &token).await;
+                return self.fallback.settle(order, user, count).await;
+            }
+        };
+        self.unlock(&lock_key, &token).await;
+        changed.then_some(now)
+    }
+}
