@@ -194,6 +194,7 @@ impl ChatService {
             ));
         }
         self.store.put_order(&order).await?;
+        self.orders.clear();
 
         let updated = wire::OrderUpdated {
             order_id: order.id.to_string(),

@@ -18,6 +18,7 @@ use crate::store::{
 };
 use crate::wire::{self, Sender, event};
 
+mod cache;
 mod internal;
 mod limits;
 pub mod requests;
@@ -62,6 +63,7 @@ pub struct ChatService {
     metrics: Arc<Metrics>,
     throttles: Throttles,
     flights: Flights,
+    orders: cache::OrderCache,
 }
 
 impl ChatService {
@@ -79,6 +81,7 @@ impl ChatService {
             metrics,
             throttles: Throttles::new(limits),
             flights: Flights::default(),
+            orders: cache::OrderCache::default(),
         }
     }
 
@@ -162,11 +165,18 @@ impl ChatService {
     /// The one access rule: an order's customer, its agents and admins; everyone else is
     /// `FORBIDDEN`. An unknown order is `ORDER_NOT_FOUND`.
     async fn access(&self, caller: &Caller, order: &OrderRef) -> ChatResult<Access> {
-        let order = self
-            .store
-            .find_order(order.as_str())
-            .await?
-            .ok_or(ChatError::OrderNotFound)?;
+        let order = match self.orders.get(order.as_str()) {
+            Some(o) => o,
+            None => {
+                let o = self
+                    .store
+                    .find_order(order.as_str())
+                    .await?
+                    .ok_or(ChatError::OrderNotFound)?;
+                self.orders.put(&o);
+                o
+            }
+        };
         let role = match order.role_of(&caller.user_id) {
             Some(role) => role,
             None if caller.is_admin => UserType::Admin,

@@ -7,11 +7,11 @@
 //! `synchronous = FULL`: a send is acknowledged only after its commit is on disk. In WAL mode
 //! NORMAL could lose the last commits on power loss; an acked message must survive that.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::Acquire;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -338,13 +338,22 @@ struct InsertJob {
 const MAX_BATCH: usize = 512;
 
 /// Group commit: every message waiting when the writer is free goes into one transaction, so
-/// one fsync (synchronous = FULL) covers them all. Each message still gets its own savepoint,
-/// so one failure (say, an unknown order) costs no other message its place and leaves no gap
-/// in `seq`. Replies go out only after the commit: an ack always means "on disk".
+/// one fsync (synchronous = FULL) covers them all. Replies go out only after the commit: an ack
+/// always means "on disk".
+///
+/// This task is the only writer of messages (SQLite serves one node), so it keeps each order's
+/// last `seq` in memory: a message costs one INSERT, and each order touched by a batch one
+/// UPDATE of `orders.last_seq` at its end. If anything in a batch fails, the whole batch rolls
+/// back, the cached counters of its orders are forgotten (re-read next time), and every message
+/// of it is answered with the error: no gap, no half-written batch.
 async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
+    let mut writer = Writer {
+        pool,
+        seqs: HashMap::new(),
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match insert_batch(&pool, &batch).await {
+        match writer.insert_batch(&batch).await {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(result);
@@ -354,6 +363,7 @@ async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
                 let reason = e.to_string();
                 tracing::error!(error = %reason, size = batch.len(), "message batch failed");
                 for job in batch.drain(..) {
+                    writer.seqs.remove(&job.msg.order_id);
                     let _ = job.reply.send(Err(StoreError::Batch(reason.clone())));
                 }
             }
@@ -361,79 +371,106 @@ async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
     }
 }
 
-async fn insert_batch(
-    pool: &SqlitePool,
-    batch: &[InsertJob],
-) -> StoreResult<Vec<StoreResult<Inserted>>> {
-    let mut tx = pool.begin().await?;
-    let mut results = Vec::with_capacity(batch.len());
-    for job in batch {
-        let mut savepoint = tx.begin().await?;
-        match insert_one(&mut savepoint, job.msg.clone()).await {
-            Ok(inserted) => {
-                savepoint.commit().await?;
-                results.push(Ok(inserted));
-            }
-            Err(e) => {
-                savepoint.rollback().await?;
-                results.push(Err(e));
-            }
-        }
-    }
-    tx.commit().await?;
-    Ok(results)
+/// Counters beyond this many orders are dropped (and re-read when needed).
+const MAX_CACHED_ORDERS: usize = 100_000;
+
+struct Writer {
+    pool: SqlitePool,
+    /// Last `seq` per order, as committed.
+    seqs: HashMap<OrderId, i64>,
 }
 
-async fn insert_one(conn: &mut sqlx::SqliteConnection, msg: NewMessage) -> StoreResult<Inserted> {
-    if let Some(cid) = &msg.client_message_id {
-        let existing: Option<MessageRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {MESSAGE_COLUMNS} FROM messages
-             WHERE order_id = ? AND sender_id = ? AND client_message_id = ?"
-        )))
-        .bind(msg.order_id.as_str())
-        .bind(&msg.sender_id)
-        .bind(cid.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-        if let Some(row) = existing {
-            return Ok(Inserted {
-                message: row.into(),
+impl Writer {
+    async fn insert_batch(
+        &mut self,
+        batch: &[InsertJob],
+    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
+        let mut tx = self.pool.begin().await?;
+        let mut bumped: HashMap<OrderId, i64> = HashMap::new();
+        let mut results = Vec::with_capacity(batch.len());
+        for job in batch {
+            let msg = &job.msg;
+            let current = match bumped
+                .get(&msg.order_id)
+                .or_else(|| self.seqs.get(&msg.order_id))
+            {
+                Some(seq) => *seq,
+                None => {
+                    let seq: Option<i64> =
+                        sqlx::query_scalar("SELECT last_seq FROM orders WHERE id = ?")
+                            .bind(msg.order_id.as_str())
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                    match seq {
+                        Some(seq) => seq,
+                        None => {
+                            results.push(Err(StoreError::MissingOrder(msg.order_id.to_string())));
+                            continue;
+                        }
+                    }
+                }
+            };
+            let seq = current + 1;
+            let attachments =
+                serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+            // A repeated (order, sender, clientMessageId) inserts nothing and returns no row.
+            let inserted: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
+                   attachments, client_message_id, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (order_id, sender_id, client_message_id)
+                   WHERE client_message_id IS NOT NULL DO NOTHING
+                 RETURNING seq",
+            )
+            .bind(&msg.id)
+            .bind(msg.order_id.as_str())
+            .bind(seq)
+            .bind(&msg.sender_id)
+            .bind(msg.sender_type.as_str())
+            .bind(&msg.body)
+            .bind(&msg.image_url)
+            .bind(&attachments)
+            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
+            .bind(msg.created_at)
+            .bind(msg.created_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if inserted.is_some() {
+                bumped.insert(msg.order_id.clone(), seq);
+                results.push(Ok(Inserted {
+                    message: stored(msg.clone(), seq),
+                    created: true,
+                }));
+                continue;
+            }
+            let existing: MessageRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "SELECT {MESSAGE_COLUMNS} FROM messages
+                 WHERE order_id = ? AND sender_id = ? AND client_message_id = ?"
+            )))
+            .bind(msg.order_id.as_str())
+            .bind(&msg.sender_id)
+            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
+            .fetch_one(&mut *tx)
+            .await?;
+            results.push(Ok(Inserted {
+                message: existing.into(),
                 created: false,
-            });
+            }));
         }
+        for (order, seq) in &bumped {
+            sqlx::query("UPDATE orders SET last_seq = ? WHERE id = ?")
+                .bind(seq)
+                .bind(order.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        if self.seqs.len() > MAX_CACHED_ORDERS {
+            self.seqs.clear();
+        }
+        self.seqs.extend(bumped);
+        Ok(results)
     }
-    let seq: Option<i64> = sqlx::query_scalar(
-        "UPDATE orders SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-    )
-    .bind(msg.order_id.as_str())
-    .fetch_optional(&mut *conn)
-    .await?;
-    let Some(seq) = seq else {
-        return Err(StoreError::MissingOrder(msg.order_id.to_string()));
-    };
-    let attachments = serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
-    sqlx::query(
-        "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
-           attachments, client_message_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&msg.id)
-    .bind(msg.order_id.as_str())
-    .bind(seq)
-    .bind(&msg.sender_id)
-    .bind(msg.sender_type.as_str())
-    .bind(&msg.body)
-    .bind(&msg.image_url)
-    .bind(&attachments)
-    .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-    .bind(msg.created_at)
-    .bind(msg.created_at)
-    .execute(&mut *conn)
-    .await?;
-    Ok(Inserted {
-        message: stored(msg, seq),
-        created: true,
-    })
 }
 
 /// The stored form of a message just inserted.
