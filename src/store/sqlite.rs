@@ -12,6 +12,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use sqlx::QueryBuilder;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -353,7 +354,14 @@ async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        match writer.insert_batch(&batch).await {
+        let started = std::time::Instant::now();
+        let outcome = writer.insert_batch(&batch).await;
+        tracing::trace!(
+            size = batch.len(),
+            elapsed_us = started.elapsed().as_micros() as u64,
+            "message batch"
+        );
+        match outcome {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(result);
@@ -380,95 +388,208 @@ struct Writer {
     seqs: HashMap<OrderId, i64>,
 }
 
+/// Most rows one INSERT statement carries (11 parameters each; SQLite allows 32,766).
+const ROWS_PER_INSERT: usize = 500;
+
+type ClientKey = (OrderId, String, String);
+
+fn client_key(msg: &NewMessage) -> Option<ClientKey> {
+    msg.client_message_id.as_ref().map(|c| {
+        (
+            msg.order_id.clone(),
+            msg.sender_id.clone(),
+            c.as_str().to_owned(),
+        )
+    })
+}
+
+/// What became of one message of a batch.
+enum Outcome {
+    New(i64),
+    Existing(StoredMessage),
+    /// A repeat, within this batch, of the message at that index.
+    SameAs(usize),
+    Failed(StoreError),
+}
+
 impl Writer {
+    /// A batch costs a handful of statements whatever its size: one lookup of repeated
+    /// `clientMessageId`s, one of unknown orders' counters, multi-row INSERTs, one UPDATE.
     async fn insert_batch(
         &mut self,
         batch: &[InsertJob],
     ) -> StoreResult<Vec<StoreResult<Inserted>>> {
-        let mut tx = self.pool.begin().await?;
-        let mut bumped: HashMap<OrderId, i64> = HashMap::new();
-        let mut results = Vec::with_capacity(batch.len());
-        for job in batch {
-            let msg = &job.msg;
-            let current = match bumped
-                .get(&msg.order_id)
-                .or_else(|| self.seqs.get(&msg.order_id))
-            {
-                Some(seq) => *seq,
-                None => {
-                    let seq: Option<i64> =
-                        sqlx::query_scalar("SELECT last_seq FROM orders WHERE id = ?")
-                            .bind(msg.order_id.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    match seq {
-                        Some(seq) => seq,
-                        None => {
-                            results.push(Err(StoreError::MissingOrder(msg.order_id.to_string())));
-                            continue;
-                        }
-                    }
-                }
-            };
-            let seq = current + 1;
-            let attachments =
-                serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
-            // A repeated (order, sender, clientMessageId) inserts nothing and returns no row.
-            let inserted: Option<i64> = sqlx::query_scalar(
-                "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
-                   attachments, client_message_id, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                 ON CONFLICT (order_id, sender_id, client_message_id)
-                   WHERE client_message_id IS NOT NULL DO NOTHING
-                 RETURNING seq",
-            )
-            .bind(&msg.id)
-            .bind(msg.order_id.as_str())
-            .bind(seq)
-            .bind(&msg.sender_id)
-            .bind(msg.sender_type.as_str())
-            .bind(&msg.body)
-            .bind(&msg.image_url)
-            .bind(&attachments)
-            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-            .bind(msg.created_at)
-            .bind(msg.created_at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if inserted.is_some() {
-                bumped.insert(msg.order_id.clone(), seq);
-                results.push(Ok(Inserted {
-                    message: stored(msg.clone(), seq),
-                    created: true,
-                }));
-                continue;
+        // Optimistic: a repeated clientMessageId of an earlier batch is rare (a client retrying
+        // after a lost ack), and the unique index refuses it anyway. Only then is the batch
+        // done again, looking every key up first.
+        match self.attempt(batch, false).await {
+            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
+                self.attempt(batch, true).await
             }
-            let existing: MessageRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-                "SELECT {MESSAGE_COLUMNS} FROM messages
-                 WHERE order_id = ? AND sender_id = ? AND client_message_id = ?"
-            )))
-            .bind(msg.order_id.as_str())
-            .bind(&msg.sender_id)
-            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-            .fetch_one(&mut *tx)
-            .await?;
-            results.push(Ok(Inserted {
-                message: existing.into(),
-                created: false,
-            }));
+            other => other,
         }
-        for (order, seq) in &bumped {
-            sqlx::query("UPDATE orders SET last_seq = ? WHERE id = ?")
-                .bind(seq)
-                .bind(order.as_str())
-                .execute(&mut *tx)
-                .await?;
+    }
+
+    async fn attempt(
+        &mut self,
+        batch: &[InsertJob],
+        look_up_repeats: bool,
+    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
+        let mut tx = self.pool.begin().await?;
+
+        // Messages already stored under the same (order, sender, clientMessageId).
+        let keyed: Vec<ClientKey> = if look_up_repeats {
+            batch.iter().filter_map(|j| client_key(&j.msg)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut existing: HashMap<ClientKey, StoredMessage> = HashMap::new();
+        for chunk in keyed.chunks(ROWS_PER_INSERT) {
+            // Driven from the list (CROSS JOIN keeps that order), each key is one index
+            // lookup; a row-value IN list would scan the whole index instead.
+            let columns = MESSAGE_COLUMNS
+                .split(", ")
+                .map(|c| format!("m.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let mut q = QueryBuilder::new(format!("SELECT {columns} FROM ("));
+            q.push_values(chunk, |mut row, (order, sender, cid)| {
+                row.push_bind(order.as_str())
+                    .push_bind(sender)
+                    .push_bind(cid);
+            });
+            q.push(
+                ") AS k CROSS JOIN messages m ON m.order_id = k.column1 \
+                 AND m.sender_id = k.column2 AND m.client_message_id = k.column3",
+            );
+            let rows: Vec<MessageRow> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for row in rows {
+                let m: StoredMessage = row.into();
+                if let Some(cid) = m.client_message_id.clone() {
+                    existing.insert((m.order_id.clone(), m.sender_id.clone(), cid), m);
+                }
+            }
+        }
+
+        // Counters of the orders this writer has not seen yet.
+        let mut unknown: Vec<&str> = batch
+            .iter()
+            .filter(|j| !self.seqs.contains_key(&j.msg.order_id))
+            .map(|j| j.msg.order_id.as_str())
+            .collect();
+        unknown.sort_unstable();
+        unknown.dedup();
+        for chunk in unknown.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::new("SELECT id, last_seq FROM orders WHERE id IN (");
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            q.push(")");
+            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, seq) in rows {
+                self.seqs.insert(OrderId::from_trusted(id), seq);
+            }
+        }
+
+        // Number the new messages, in arrival order per order.
+        let mut next: HashMap<OrderId, i64> = HashMap::new();
+        let mut first_of: HashMap<ClientKey, usize> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for (i, job) in batch.iter().enumerate() {
+            let key = client_key(&job.msg);
+            if let Some(k) = &key {
+                if let Some(m) = existing.get(k) {
+                    outcomes.push(Outcome::Existing(m.clone()));
+                    continue;
+                }
+                if let Some(&first) = first_of.get(k) {
+                    outcomes.push(Outcome::SameAs(first));
+                    continue;
+                }
+            }
+            let order = &job.msg.order_id;
+            let Some(current) = next.get(order).or_else(|| self.seqs.get(order)).copied() else {
+                outcomes.push(Outcome::Failed(StoreError::MissingOrder(order.to_string())));
+                continue;
+            };
+            next.insert(order.clone(), current + 1);
+            if let Some(k) = key {
+                first_of.insert(k, i);
+            }
+            outcomes.push(Outcome::New(current + 1));
+        }
+
+        let new: Vec<(&NewMessage, i64)> = batch
+            .iter()
+            .zip(&outcomes)
+            .filter_map(|(j, o)| match o {
+                Outcome::New(seq) => Some((&j.msg, *seq)),
+                _ => None,
+            })
+            .collect();
+        for chunk in new.chunks(ROWS_PER_INSERT) {
+            let mut q = QueryBuilder::new(
+                "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url, \
+                 attachments, client_message_id, created_at, updated_at) ",
+            );
+            q.push_values(chunk, |mut row, (msg, seq)| {
+                let attachments =
+                    serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+                row.push_bind(msg.id.as_str())
+                    .push_bind(msg.order_id.as_str())
+                    .push_bind(*seq)
+                    .push_bind(msg.sender_id.as_str())
+                    .push_bind(msg.sender_type.as_str())
+                    .push_bind(msg.body.as_str())
+                    .push_bind(msg.image_url.as_deref())
+                    .push_bind(attachments)
+                    .push_bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
+                    .push_bind(msg.created_at)
+                    .push_bind(msg.created_at);
+            });
+            q.build().execute(&mut *tx).await?;
+        }
+        if !next.is_empty() {
+            let mut q = QueryBuilder::new(
+                "UPDATE orders SET last_seq = (SELECT MAX(seq) FROM messages \
+                 WHERE messages.order_id = orders.id) WHERE id IN (",
+            );
+            let mut list = q.separated(", ");
+            for order in next.keys() {
+                list.push_bind(order.as_str());
+            }
+            q.push(")");
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
+
         if self.seqs.len() > MAX_CACHED_ORDERS {
             self.seqs.clear();
         }
-        self.seqs.extend(bumped);
+        self.seqs.extend(next);
+        let mut results: Vec<StoreResult<Inserted>> = Vec::with_capacity(batch.len());
+        for (job, outcome) in batch.iter().zip(outcomes) {
+            let result = match outcome {
+                Outcome::New(seq) => Ok(Inserted {
+                    message: stored(job.msg.clone(), seq),
+                    created: true,
+                }),
+                Outcome::Existing(m) => Ok(Inserted {
+                    message: m,
+                    created: false,
+                }),
+                Outcome::SameAs(first) => match &results[first] {
+                    Ok(original) => Ok(Inserted {
+                        message: original.message.clone(),
+                        created: false,
+                    }),
+                    Err(e) => Err(StoreError::Batch(e.to_string())),
+                },
+                Outcome::Failed(e) => Err(e),
+            };
+            results.push(result);
+        }
         Ok(results)
     }
 }
