@@ -69,11 +69,11 @@ export ORDER_CHAT_TEST_REDIS_PORT="$REDIS_PORT"
 # ---- Rust --------------------------------------------------------------------------------
 log "cargo fmt --check"
 cargo fmt --all -- --check
-log "cargo clippy --all-targets -- -D warnings"
-cargo clippy --all-targets --quiet -- -D warnings
+log "cargo clippy --workspace --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --quiet -- -D warnings
 log "cargo test (unit, service, REST, storage suite on SQLite and PostgreSQL)"
-cargo build --quiet
-cargo test --quiet 2>&1 | tee "$WORK/cargo-test.log"
+cargo build --quiet --workspace
+cargo test --quiet --workspace 2>&1 | tee "$WORK/cargo-test.log"
 
 # ---- JavaScript: the official socket.io-client and a real Chromium ------------------------
 createdb_e2e() {
@@ -93,6 +93,16 @@ if [ -d cluster ]; then
 fi
 log "browser suite (playwright-core + Debian Chromium)"
 node --test --test-concurrency=1 browser/
+if [ -d hardening ]; then
+  log "hardening suite: attacks, faults, soak (SOAK_SECONDS=${SOAK_SECONDS:-120})"
+  node --test --test-concurrency=1 hardening/
+fi
 cd "$ROOT"
+
+log "fuzzing the decoding of everything a client sends (${FUZZ_SECONDS:-60} s)"
+bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
+
+log "load tool smoke (chat-bench against a debug order-chat)"
+bash bench/smoke.sh
 
 log "all tests passed"

@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use axum::Router;
 use socketioxide::SocketIo;
-use socketioxide_redis::{RedisAdapter, RedisAdapterCtr};
+use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
+
+use crate::cluster::ResilientRedisDriver;
 use tokio::net::TcpListener;
 
 use crate::auth::{KeyError, Verifier};
@@ -107,6 +109,9 @@ impl RedisCheck for RedisPing {
 fn socket_builder() -> socketioxide::SocketIoBuilder {
     SocketIo::builder()
         .max_payload(http::MAX_BODY_BYTES as u64)
+        // The same limit over WebSocket (its own defaults are 64 MB / 16 MB).
+        .ws_max_message_size(http::MAX_BODY_BYTES)
+        .ws_max_frame_size(http::MAX_BODY_BYTES)
         .connect_timeout(Duration::from_secs(10))
 }
 
@@ -152,9 +157,10 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 reason,
             };
             let client = redis::Client::open(url.as_str()).map_err(|e| redis_err(e.to_string()))?;
-            let ctr = RedisAdapterCtr::new_with_redis(&client)
+            let driver = ResilientRedisDriver::connect(client.clone())
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
+            let ctr = RedisAdapterCtr::new_with_driver(driver, RedisAdapterConfig::default());
             let ledger = RedisLedger::connect(client.clone())
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
@@ -167,7 +173,7 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 settings.limits.clone(),
             ));
             let (layer, io) = socket_builder()
-                .with_adapter::<RedisAdapter<_>>(ctr)
+                .with_adapter::<CustomRedisAdapter<_, ResilientRedisDriver>>(ctr)
                 .with_state(service.clone())
                 .build_layer();
             io.ns("/", socket::handler())

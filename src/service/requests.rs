@@ -60,7 +60,6 @@ fn order_of(v: &Value) -> ChatResult<OrderRef> {
 fn order_field(o: &Map<String, Value>) -> ChatResult<OrderRef> {
     match o.get("orderId") {
         Some(Value::String(s)) => OrderRef::parse(s),
-        Some(Value::Number(n)) => OrderRef::parse(&n.to_string()),
         None | Some(Value::Null) => Err(ChatError::validation("orderId is required")),
         Some(_) => Err(ChatError::validation("orderId must be a string")),
     }

@@ -27,6 +27,8 @@ impl PgStore {
         let opts = PgConnectOptions::from_str(url)?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
+            // A database that is down answers in seconds, not after sqlx's default 30 s.
+            .acquire_timeout(std::time::Duration::from_secs(5))
             .connect_with(opts)
             .await?;
         sqlx::migrate!("migrations/postgres").run(&pool).await?;

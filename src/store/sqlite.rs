@@ -39,13 +39,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A connection opened while the file was read-only stays read-only: recycle writers now
+        // and then so the server recovers by itself once the file is writable again.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .max_lifetime(Duration::from_secs(30))
             .connect_with(opts.clone())
             .await?;
         sqlx::migrate!("migrations/sqlite").run(&writer).await?;
         let reader = SqlitePoolOptions::new()
             .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
             .connect_with(opts)
             .await?;
         let (inserts, jobs) = mpsc::channel(4 * MAX_BATCH);
@@ -70,8 +75,18 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
+    /// Readable, and writable: take the write lock and give it back.
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
+        let mut conn = self.writer.acquire().await?;
+        let probe = async {
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
+            sqlx::query("ROLLBACK").execute(&mut *conn).await
+        };
+        if let Err(e) = probe.await {
+            let _ = conn.close().await;
+            return Err(e.into());
+        }
         Ok(())
     }
 
@@ -422,20 +437,27 @@ impl Writer {
         // Optimistic: a repeated clientMessageId of an earlier batch is rare (a client retrying
         // after a lost ack), and the unique index refuses it anyway. Only then is the batch
         // done again, looking every key up first.
-        match self.attempt(batch, false).await {
+        let mut conn = self.pool.acquire().await?;
+        let result = match self.attempt(&mut conn, batch, false).await {
             Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                self.attempt(batch, true).await
+                self.attempt(&mut conn, batch, true).await
             }
             other => other,
+        };
+        if result.is_err() {
+            // The next batch gets a fresh connection (this one may be read-only for good).
+            let _ = conn.close().await;
         }
+        result
     }
 
     async fn attempt(
         &mut self,
+        conn: &mut sqlx::SqliteConnection,
         batch: &[InsertJob],
         look_up_repeats: bool,
     ) -> StoreResult<Vec<StoreResult<Inserted>>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = sqlx::Connection::begin(conn).await?;
 
         // Messages already stored under the same (order, sender, clientMessageId).
         let keyed: Vec<ClientKey> = if look_up_repeats {

@@ -1,0 +1,30 @@
+//! Everything a client can send, decoded and validated: Socket.IO event payloads, REST and
+//! internal API bodies, tokens. Nothing may panic or hang, whatever the bytes.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use order_chat::auth::Verifier;
+use order_chat::service::requests::{
+    JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave,
+};
+use order_chat::service::{OrderUpsert, UserUpsert};
+
+fuzz_target!(|data: &[u8]| {
+    let text = String::from_utf8_lossy(data);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(data) {
+        let _ = JoinRequest::parse(&v);
+        let _ = SendRequest::parse(&v, None);
+        let _ = SendRequest::parse(&v, Some(&text));
+        let _ = TypingRequest::parse(&v);
+        let _ = MarkReadRequest::parse(&v);
+        let _ = MarkReadRequest::parse_body("o1", Some(&v));
+        let _ = parse_leave(&v);
+        let _ = OrderUpsert::parse("o1", &v);
+        let _ = UserUpsert::parse("u1", &v);
+        if let Some(s) = v.as_str() {
+            let _ = OrderUpsert::parse(s, &v);
+        }
+    }
+    let verifier = Verifier::hmac(b"fuzz-secret", Some(b"fuzz-admin"));
+    let _ = verifier.verify(&text);
+});
