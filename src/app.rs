@@ -8,7 +8,7 @@ use axum::Router;
 use socketioxide::SocketIo;
 use socketioxide_redis::{CustomRedisAdapter, RedisAdapterConfig, RedisAdapterCtr};
 
-use crate::cluster::ResilientRedisDriver;
+use crate::cluster::{Breaker, ResilientRedisDriver};
 use tokio::net::TcpListener;
 
 use crate::auth::{KeyError, Verifier};
@@ -157,11 +157,15 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 reason,
             };
             let client = redis::Client::open(url.as_str()).map_err(|e| redis_err(e.to_string()))?;
-            let driver = ResilientRedisDriver::connect(client.clone())
+            let breaker = Arc::new(Breaker::default());
+            let driver = ResilientRedisDriver::connect(client.clone(), breaker.clone())
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
-            let ctr = RedisAdapterCtr::new_with_driver(driver, RedisAdapterConfig::default());
-            let ledger = RedisLedger::connect(client.clone())
+            let ctr = RedisAdapterCtr::new_with_driver(
+                driver,
+                RedisAdapterConfig::new().with_request_timeout(Duration::from_secs(2)),
+            );
+            let ledger = RedisLedger::connect(client.clone(), breaker)
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
             let realtime = Arc::new(SocketRealtime::new(Box::new(ledger)));

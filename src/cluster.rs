@@ -9,14 +9,49 @@ use std::time::Duration;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{AsyncCommands, FromRedisValue, PushInfo, PushKind, RedisResult};
 use socketioxide_redis::drivers::{ChanItem, Driver, MessageStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 type Handlers = Arc<RwLock<HashMap<String, mpsc::Sender<ChanItem>>>>;
+
+/// After a Redis call fails, calls fail at once for a second instead of each waiting for its
+/// timeout: while Redis is down a node keeps answering its own sockets without delay, and
+/// tries Redis again every second until it is back.
+#[derive(Default)]
+pub struct Breaker {
+    failed_at_ms: AtomicU64,
+}
+
+const BREAKER_OPEN_MS: u64 = 1000;
+
+fn since_start_ms() -> u64 {
+    static START: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_millis() as u64 + BREAKER_OPEN_MS + 1
+}
+
+impl Breaker {
+    /// May Redis be tried now?
+    pub fn allows(&self) -> bool {
+        since_start_ms().saturating_sub(self.failed_at_ms.load(Ordering::Relaxed)) > BREAKER_OPEN_MS
+    }
+
+    pub fn record<T, E>(&self, result: &Result<T, E>) {
+        if result.is_err() {
+            self.trip();
+        }
+    }
+
+    pub fn trip(&self) {
+        self.failed_at_ms.store(since_start_ms(), Ordering::Relaxed);
+    }
+}
 
 #[derive(Clone)]
 pub struct ResilientRedisDriver {
     handlers: Handlers,
     conn: ConnectionManager,
+    breaker: Arc<Breaker>,
 }
 
 fn deliver(msg: PushInfo, handlers: &Handlers) {
@@ -42,7 +77,7 @@ fn deliver(msg: PushInfo, handlers: &Handlers) {
 }
 
 impl ResilientRedisDriver {
-    pub async fn connect(client: redis::Client) -> RedisResult<Self> {
+    pub async fn connect(client: redis::Client, breaker: Arc<Breaker>) -> RedisResult<Self> {
         let handlers: Handlers = Arc::default();
         let sink = handlers.clone();
         let config = ConnectionManagerConfig::new()
@@ -51,26 +86,47 @@ impl ResilientRedisDriver {
                 Ok::<(), std::convert::Infallible>(())
             })
             .set_automatic_resubscription()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_max_delay(Duration::from_secs(2));
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1)
+            .set_max_delay(Duration::from_secs(1));
         let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self { handlers, conn })
+        Ok(Self {
+            handlers,
+            conn,
+            breaker,
+        })
+    }
+
+    fn check(&self) -> Result<(), DriverError> {
+        if self.breaker.allows() {
+            Ok(())
+        } else {
+            Err(DriverError::Unavailable)
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error(transparent)]
-pub struct DriverError(#[from] redis::RedisError);
+pub enum DriverError {
+    #[error(transparent)]
+    Redis(#[from] redis::RedisError),
+    #[error("Redis is unavailable (a call failed less than a second ago)")]
+    Unavailable,
+}
 
 impl Driver for ResilientRedisDriver {
     type Error = DriverError;
 
     async fn publish(&self, chan: String, val: Vec<u8>) -> Result<(), Self::Error> {
-        self.conn
+        self.check()?;
+        let result = self
+            .conn
             .clone()
             .publish::<_, _, redis::Value>(chan, val)
-            .await?;
+            .await;
+        self.breaker.record(&result);
+        result?;
         Ok(())
     }
 
@@ -98,12 +154,14 @@ impl Driver for ResilientRedisDriver {
     }
 
     async fn num_serv(&self, chan: &str) -> Result<u16, Self::Error> {
+        self.check()?;
         let mut conn = self.conn.clone();
-        let (_, count): (String, u16) = redis::cmd("PUBSUB")
+        let result: RedisResult<(String, u16)> = redis::cmd("PUBSUB")
             .arg("NUMSUB")
             .arg(chan)
             .query_async(&mut conn)
-            .await?;
-        Ok(count)
+            .await;
+        self.breaker.record(&result);
+        Ok(result?.1)
     }
 }

@@ -8,7 +8,10 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use std::sync::Arc;
 use tokio::sync::Mutex;
+
+use crate::cluster::Breaker;
 
 use crate::domain::{OrderId, UserId};
 
@@ -71,6 +74,7 @@ impl PresenceLedger for LocalLedger {
 pub struct RedisLedger {
     conn: redis::aio::ConnectionManager,
     fallback: LocalLedger,
+    breaker: Arc<Breaker>,
 }
 
 const LOCK_TTL_MS: u64 = 3000;
@@ -78,15 +82,16 @@ const LOCK_TTL_MS: u64 = 3000;
 const RECORD_TTL_SECS: u64 = 24 * 3600;
 
 impl RedisLedger {
-    pub async fn connect(client: redis::Client) -> redis::RedisResult<Self> {
+    pub async fn connect(client: redis::Client, breaker: Arc<Breaker>) -> redis::RedisResult<Self> {
         let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(2)))
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_number_of_retries(2);
+            .set_response_timeout(Some(Duration::from_secs(1)))
+            .set_connection_timeout(Some(Duration::from_secs(1)))
+            .set_number_of_retries(1);
         let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
         Ok(Self {
             conn,
             fallback: LocalLedger::default(),
+            breaker,
         })
     }
 
@@ -149,7 +154,12 @@ impl PresenceLedger for RedisLedger {
         let record_key = format!("order-chat:presence:{order}|{user}");
         let lock_key = format!("{record_key}:lock");
         let token = uuid::Uuid::new_v4().to_string();
-        if let Err(e) = self.lock(&lock_key, &token).await {
+        if !self.breaker.allows() {
+            return self.fallback.settle(order, user, count).await;
+        }
+        let locked = self.lock(&lock_key, &token).await;
+        self.breaker.record(&locked);
+        if let Err(e) = locked {
             tracing::warn!(error = %e, "presence lock unavailable; using this node's view");
             return self.fallback.settle(order, user, count).await;
         }
@@ -157,6 +167,7 @@ impl PresenceLedger for RedisLedger {
         let changed = match self.record(&record_key, now).await {
             Ok(changed) => changed,
             Err(e) => {
+                self.breaker.trip();
                 tracing::warn!(error = %e, "presence record unavailable; using this node's view");
                 self.unlock(&lock_key, &token).await;
                 return self.fallback.settle(order, user, count).await;

@@ -30,7 +30,11 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     let body = json!({
         "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "database": if db_ok { "ok" } else { "unreachable" },
+        "database": match &db {
+            Ok(()) => "ok",
+            Err(crate::store::StoreError::ReadOnly) => "read-only",
+            Err(_) => "unreachable",
+        },
         "redis": match &redis { None => "not configured", Some(Ok(())) => "ok", Some(Err(_)) => "unreachable" },
     });
     (status, axum::Json(body)).into_response()

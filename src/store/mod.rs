@@ -21,6 +21,8 @@ pub enum StoreError {
     MissingOrder(String),
     #[error("message batch failed: {0}")]
     Batch(String),
+    #[error("the database is read-only")]
+    ReadOnly,
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -26,9 +27,83 @@ use super::*;
 use crate::domain::now_millis;
 
 pub struct SqliteStore {
+    pools: Arc<PoolCell>,
+    inserts: mpsc::Sender<InsertJob>,
+}
+
+/// The writer (one connection) and the readers.
+struct Pools {
     writer: SqlitePool,
     reader: SqlitePool,
-    inserts: mpsc::Sender<InsertJob>,
+}
+
+impl Pools {
+    async fn open(opts: &SqliteConnectOptions) -> Result<Self, sqlx::Error> {
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts.clone())
+            .await?;
+        let reader = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(opts.clone())
+            .await?;
+        Ok(Self { writer, reader })
+    }
+}
+
+/// The current pools, replaced as a whole when the database turns out to be read-only.
+///
+/// SQLite shares one open file (and one WAL index) per database among all the connections of a
+/// process; a file opened while it was read-only therefore stays read-only for every new
+/// connection as long as any old one is open. Once the file is writable again, closing them all
+/// and opening new pools is what lets the server recover without a restart.
+struct PoolCell {
+    opts: SqliteConnectOptions,
+    current: std::sync::RwLock<Arc<Pools>>,
+    reopening: tokio::sync::Mutex<std::time::Instant>,
+}
+
+impl PoolCell {
+    fn get(&self) -> Arc<Pools> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Close every connection and open new pools (at most once a second).
+    async fn reopen(&self) {
+        let mut last = self.reopening.lock().await;
+        if last.elapsed() < Duration::from_secs(1) {
+            return;
+        }
+        *last = std::time::Instant::now();
+        let old = self.get();
+        old.writer.close().await;
+        old.reader.close().await;
+        match Pools::open(&self.opts).await {
+            Ok(new) => {
+                *self.current.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(new);
+                tracing::warn!("database was read-only: reopened it");
+            }
+            Err(e) => tracing::error!(error = %e, "cannot reopen the database"),
+        }
+    }
+}
+
+fn is_read_only_error(e: &StoreError) -> bool {
+    match e {
+        StoreError::ReadOnly => true,
+        StoreError::Database(sqlx::Error::Database(d)) => {
+            // SQLITE_READONLY and its extended codes (8, 264, 520, …).
+            d.code()
+                .and_then(|c| c.parse::<i32>().ok())
+                .is_some_and(|c| c & 0xff == 8)
+        }
+        _ => false,
+    }
 }
 
 impl SqliteStore {
@@ -39,25 +114,19 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        // A connection opened while the file was read-only stays read-only: recycle writers now
-        // and then so the server recovers by itself once the file is writable again.
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .acquire_timeout(Duration::from_secs(5))
-            .max_lifetime(Duration::from_secs(30))
-            .connect_with(opts.clone())
+        let pools = Pools::open(&opts).await?;
+        sqlx::migrate!("migrations/sqlite")
+            .run(&pools.writer)
             .await?;
-        sqlx::migrate!("migrations/sqlite").run(&writer).await?;
-        let reader = SqlitePoolOptions::new()
-            .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_with(opts)
-            .await?;
+        let cell = Arc::new(PoolCell {
+            opts,
+            current: std::sync::RwLock::new(Arc::new(pools)),
+            reopening: tokio::sync::Mutex::new(std::time::Instant::now() - Duration::from_secs(2)),
+        });
         let (inserts, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(group_commit(writer.clone(), jobs));
+        tokio::spawn(group_commit(cell.clone(), jobs));
         Ok(Self {
-            writer,
-            reader,
+            pools: cell,
             inserts,
         })
     }
@@ -67,7 +136,7 @@ impl SqliteStore {
             "SELECT user_id, role FROM order_participants WHERE order_id = ? ORDER BY position",
         )
         .bind(&row.id)
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pools.get().reader)
         .await?;
         Ok(order_from_rows(row, parts))
     }
@@ -75,17 +144,16 @@ impl SqliteStore {
 
 #[async_trait]
 impl Store for SqliteStore {
-    /// Readable, and writable: take the write lock and give it back.
+    /// Readable, and writable.
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.reader).await?;
-        let mut conn = self.writer.acquire().await?;
-        let probe = async {
-            sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-            sqlx::query("ROLLBACK").execute(&mut *conn).await
-        };
-        if let Err(e) = probe.await {
-            let _ = conn.close().await;
-            return Err(e.into());
+        sqlx::query("SELECT 1")
+            .execute(&self.pools.get().reader)
+            .await?;
+        let mut conn = self.pools.get().writer.acquire().await?;
+        if is_read_only(&mut conn).await? {
+            drop(conn);
+            self.pools.reopen().await;
+            return Err(StoreError::ReadOnly);
         }
         Ok(())
     }
@@ -95,7 +163,7 @@ impl Store for SqliteStore {
             "SELECT id, name, user_type, display_image, blocked FROM users WHERE id = ?",
         )
         .bind(id.as_str())
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pools.get().reader)
         .await?;
         Ok(row.map(User::from))
     }
@@ -136,7 +204,7 @@ impl Store for SqliteStore {
         .bind(blocked)
         .bind(directory)
         .bind(now_millis())
-        .execute(&self.writer)
+        .execute(&self.pools.get().writer)
         .await?;
         Ok(())
     }
@@ -145,7 +213,7 @@ impl Store for SqliteStore {
         let row: Option<OrderRow> =
             sqlx::query_as("SELECT id, order_number, status FROM orders WHERE id = ?")
                 .bind(id.as_str())
-                .fetch_optional(&self.reader)
+                .fetch_optional(&self.pools.get().reader)
                 .await?;
         match row {
             Some(r) => Ok(Some(self.load_order(r).await?)),
@@ -159,7 +227,7 @@ impl Store for SqliteStore {
              ORDER BY id = ?1 DESC LIMIT 1",
         )
         .bind(id_or_number)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pools.get().reader)
         .await?;
         match row {
             Some(r) => Ok(Some(self.load_order(r).await?)),
@@ -169,7 +237,7 @@ impl Store for SqliteStore {
 
     async fn put_order(&self, order: &Order) -> StoreResult<()> {
         let now = now_millis();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.pools.get().writer.begin().await?;
         sqlx::query(
             "INSERT INTO orders (id, order_number, status, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)
              ON CONFLICT(id) DO UPDATE SET order_number = COALESCE(excluded.order_number, orders.order_number),
@@ -209,7 +277,7 @@ impl Store for SqliteStore {
              JOIN order_participants p ON p.order_id = o.id WHERE p.user_id = ?",
         )
         .bind(user.as_str())
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pools.get().reader)
         .await?;
         let unread: std::collections::HashMap<OrderId, i64> =
             self.unread_by_order(user).await?.into_iter().collect();
@@ -269,7 +337,7 @@ impl Store for SqliteStore {
             .bind(order.as_str())
             .bind(cursor)
             .bind(fetch)
-            .fetch_all(&self.reader)
+            .fetch_all(&self.pools.get().reader)
             .await?;
         Ok(page_of(rows, page))
     }
@@ -280,7 +348,7 @@ impl Store for SqliteStore {
         )))
         .bind(order.as_str())
         .bind(seq)
-        .fetch_optional(&self.reader)
+        .fetch_optional(&self.pools.get().reader)
         .await?;
         Ok(row.map(Into::into))
     }
@@ -288,7 +356,7 @@ impl Store for SqliteStore {
     async fn last_seq(&self, order: &OrderId) -> StoreResult<i64> {
         let seq: Option<i64> = sqlx::query_scalar("SELECT last_seq FROM orders WHERE id = ?")
             .bind(order.as_str())
-            .fetch_optional(&self.reader)
+            .fetch_optional(&self.pools.get().reader)
             .await?;
         Ok(seq.unwrap_or(0))
     }
@@ -298,7 +366,7 @@ impl Store for SqliteStore {
             "SELECT user_id, last_read_seq, read_at FROM read_markers WHERE order_id = ? ORDER BY user_id",
         )
         .bind(order.as_str())
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pools.get().reader)
         .await?;
         Ok(rows.into_iter().map(Into::into).collect())
     }
@@ -321,7 +389,7 @@ impl Store for SqliteStore {
         .bind(user.as_str())
         .bind(seq)
         .bind(at)
-        .fetch_optional(&self.writer)
+        .fetch_optional(&self.pools.get().writer)
         .await?;
         Ok(row.map(Into::into))
     }
@@ -335,13 +403,23 @@ impl Store for SqliteStore {
              GROUP BY m.order_id ORDER BY m.order_id",
         )
         .bind(user.as_str())
-        .fetch_all(&self.reader)
+        .fetch_all(&self.pools.get().reader)
         .await?;
         Ok(rows
             .into_iter()
             .map(|(o, n)| (OrderId::from_trusted(o), n))
             .collect())
     }
+}
+
+/// Was this connection opened read-only (the file or its folder not writable at the time)?
+async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::Error> {
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is the live handle of this connection, locked for the duration of the call;
+    // sqlite3_db_readonly only reads its state. It returns 1 (read-only), 0, or -1 (no "main").
+    let read_only = unsafe { libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) };
+    Ok(read_only == 1)
 }
 
 /// One message waiting for the group commit.
@@ -362,9 +440,9 @@ const MAX_BATCH: usize = 512;
 /// UPDATE of `orders.last_seq` at its end. If anything in a batch fails, the whole batch rolls
 /// back, the cached counters of its orders are forgotten (re-read next time), and every message
 /// of it is answered with the error: no gap, no half-written batch.
-async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
+async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<InsertJob>) {
     let mut writer = Writer {
-        pool,
+        pools,
         seqs: HashMap::new(),
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
@@ -398,7 +476,7 @@ async fn group_commit(pool: SqlitePool, mut jobs: mpsc::Receiver<InsertJob>) {
 const MAX_CACHED_ORDERS: usize = 100_000;
 
 struct Writer {
-    pool: SqlitePool,
+    pools: Arc<PoolCell>,
     /// Last `seq` per order, as committed.
     seqs: HashMap<OrderId, i64>,
 }
@@ -437,16 +515,19 @@ impl Writer {
         // Optimistic: a repeated clientMessageId of an earlier batch is rare (a client retrying
         // after a lost ack), and the unique index refuses it anyway. Only then is the batch
         // done again, looking every key up first.
-        let mut conn = self.pool.acquire().await?;
+        let pool = self.pools.get().writer.clone();
+        let mut conn = pool.acquire().await?;
         let result = match self.attempt(&mut conn, batch, false).await {
             Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
                 self.attempt(&mut conn, batch, true).await
             }
             other => other,
         };
-        if result.is_err() {
-            // The next batch gets a fresh connection (this one may be read-only for good).
-            let _ = conn.close().await;
+        if let Err(e) = &result
+            && is_read_only_error(e)
+        {
+            drop(conn);
+            self.pools.reopen().await;
         }
         result
     }
