@@ -48,6 +48,8 @@ cleanup() {
   rm -rf "$WORK"
 }
 trap cleanup EXIT
+# Keep a copy of everything for the summary at the end.
+exec > >(tee "$WORK/all.log") 2>&1
 
 log "starting PostgreSQL on 127.0.0.1:$PG_PORT and Redis on 127.0.0.1:$REDIS_PORT"
 mkdir -p "$WORK/pg"
@@ -105,4 +107,7 @@ bash scripts/fuzz.sh "${FUZZ_SECONDS:-60}"
 log "load tool smoke (chat-bench against a debug order-chat)"
 bash bench/smoke.sh
 
-log "all tests passed"
+rust=$(grep -E '^test result: ok\. [0-9]+ passed' "$WORK/all.log" | awk '{s += $4} END {print s + 0}')
+node=$(grep -E '^# pass [0-9]+' "$WORK/all.log" | awk '{s += $3} END {print s + 0}')
+log "all tests passed: $rust Rust tests, $node JavaScript tests, the fuzzer and the load-tool smoke"
+echo "$((rust + node)) passed, 0 failed"
