@@ -11,7 +11,8 @@
 # Environment (all optional): ORDERS (50), PARTICIPANTS (2), DURATION (10), WARMUP (2),
 # RATE (0 = closed loop; else messages/s per participant), MESSAGE_SIZE (64), SOURCES (4),
 # CONNECT_CONCURRENCY (64), IDLE (0; N > 0 also runs `chat-bench idle` with N connections on
-# each server), HOLD (10, seconds of the idle run), TARGETS ("order-chat node").
+# each server), HOLD (10, seconds of the idle run), TARGETS ("order-chat node"),
+# BENCH_DATABASE_URL (order-chat's database instead of a fresh SQLite file, e.g. PostgreSQL).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -81,7 +82,8 @@ start_server() {
   case $name in
     order-chat)
       # exec: $! must be the server itself (its CPU and memory are read from /proc).
-      (HOST=127.0.0.1 PORT=0 DATABASE_URL="sqlite://$WORK/$name/chat.db" RUST_LOG=warn \
+      # BENCH_DATABASE_URL (e.g. a PostgreSQL database) replaces the fresh SQLite file.
+      (HOST=127.0.0.1 PORT=0 DATABASE_URL="${BENCH_DATABASE_URL:-sqlite://$WORK/$name/chat.db}" RUST_LOG=warn \
         MESSAGES_PER_SECOND=100000 MESSAGE_BURST=100000 MAX_SOCKETS_PER_USER=1000 \
         exec "$ROOT/target/release/order-chat" serve >"$logf" 2>&1) &
       ;;
