@@ -266,6 +266,7 @@ test('a reload restores the history: same messages, in order, no duplicates', as
   // And the chat goes on after the reload.
   await typeAndSend(customer.page, 'five');
   await waitForMessage(agent.page, 'five');
+  await waitForMessage(customer.page, 'five');
   assert.equal((await shownMessages(customer.page)).filter((m) => m.text === 'five').length, 1);
   assertClean(customer, agent);
   void order;
