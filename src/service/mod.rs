@@ -3,7 +3,7 @@
 //! internal API are thin adapters that parse a request, call one method here and render the
 //! result or the `ChatError`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -13,14 +13,13 @@ use crate::domain::{OrderId, OrderRef, UserId, UserType, is_closed_status, now_m
 use crate::error::{AuthFailure, ChatError, ChatResult};
 use crate::metrics::Metrics;
 use crate::realtime::{Membership, Realtime};
-use crate::store::{
-    NewMessage, Order, Page, ProfileSource, ReadMarker, Store, StoredMessage, User,
-};
+use crate::store::{NewMessage, Order, Page, ProfileSource, Store, User};
 use crate::wire::{self, Sender, event};
 
 mod cache;
 mod internal;
 mod limits;
+mod render;
 pub mod requests;
 
 pub use limits::Limits;
@@ -183,96 +182,6 @@ impl ChatService {
             None => return Err(ChatError::not_participant()),
         };
         Ok(Access { order, role })
-    }
-
-    // ---- rendering ------------------------------------------------------------------------
-
-    /// Markers that count as read receipts: the order's participants' (not admins').
-    async fn receipt_markers(&self, order: &Order) -> ChatResult<Vec<ReadMarker>> {
-        let mut markers = self.store.read_markers(&order.id).await?;
-        markers.retain(|m| order.role_of(&m.user_id).is_some());
-        Ok(markers)
-    }
-
-    /// Messages as the wire shows them: sender profiles and read state filled in.
-    async fn render(
-        &self,
-        order: &Order,
-        messages: Vec<StoredMessage>,
-    ) -> ChatResult<Vec<wire::Message>> {
-        let markers = self.receipt_markers(order).await?;
-        let mut ids: Vec<UserId> = messages
-            .iter()
-            .filter(|m| m.sender_type != UserType::System)
-            .filter_map(|m| UserId::parse(&m.sender_id).ok())
-            .collect();
-        ids.sort();
-        ids.dedup();
-        let users: HashMap<String, User> = self
-            .store
-            .get_users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.to_string(), u))
-            .collect();
-        Ok(messages
-            .into_iter()
-            .map(|m| {
-                let sender = match users.get(&m.sender_id) {
-                    _ if m.sender_type == UserType::System => Sender::system(),
-                    Some(u) => Sender {
-                        user_type: m.sender_type,
-                        ..Sender::from_user(u)
-                    },
-                    None => Sender {
-                        id: m.sender_id.clone(),
-                        name: m.sender_id.clone(),
-                        display_image: None,
-                        user_type: m.sender_type,
-                    },
-                };
-                wire::Message::build(m, sender, &markers)
-            })
-            .collect())
-    }
-
-    async fn participants(&self, order: &Order) -> ChatResult<Vec<wire::Participant>> {
-        let ids: Vec<UserId> = order.participant_ids().cloned().collect();
-        let users: HashMap<UserId, User> = self
-            .store
-            .get_users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            let online = self.realtime.user_sockets_in_order(&order.id, &id).await > 0;
-            let role = order.role_of(&id).unwrap_or(UserType::Customer);
-            out.push(wire::Participant {
-                name: users
-                    .get(&id)
-                    .map(|u| u.name.clone())
-                    .unwrap_or_else(|| id.to_string()),
-                id: id.to_string(),
-                user_type: role,
-                online,
-            });
-        }
-        Ok(out)
-    }
-
-    async fn emit(
-        &self,
-        order: &OrderId,
-        except: Option<&UserId>,
-        event: &'static str,
-        payload: impl serde::Serialize,
-    ) {
-        match serde_json::to_value(payload) {
-            Ok(v) => self.realtime.emit_to_order(order, except, event, v).await,
-            Err(e) => tracing::error!(event, error = %e, "cannot encode event"),
-        }
     }
 
     // ---- chat use cases -------------------------------------------------------------------

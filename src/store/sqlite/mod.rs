@@ -7,13 +7,11 @@
 //! `synchronous = FULL`: a send is acknowledged only after its commit is on disk. In WAL mode
 //! NORMAL could lose the last commits on power loss; an acked message must survive that.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::QueryBuilder;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -24,7 +22,11 @@ use super::rows::{
     sort_by_activity,
 };
 use super::*;
+
+mod writer;
+
 use crate::domain::now_millis;
+use writer::{InsertJob, MAX_BATCH, group_commit};
 
 pub struct SqliteStore {
     pools: Arc<PoolCell>,
@@ -424,281 +426,6 @@ async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::E
     // sqlite3_db_readonly only reads its state. It returns 1 (read-only), 0, or -1 (no "main").
     let read_only = unsafe { libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) };
     Ok(read_only == 1)
-}
-
-/// One message waiting for the group commit.
-struct InsertJob {
-    msg: NewMessage,
-    reply: oneshot::Sender<StoreResult<Inserted>>,
-}
-
-/// Most messages one commit carries.
-const MAX_BATCH: usize = 512;
-
-/// Group commit: every message waiting when the writer is free goes into one transaction, so
-/// one fsync (synchronous = FULL) covers them all. Replies go out only after the commit: an ack
-/// always means "on disk".
-///
-/// This task is the only writer of messages (SQLite serves one node), so it keeps each order's
-/// last `seq` in memory: a message costs one INSERT, and each order touched by a batch one
-/// UPDATE of `orders.last_seq` at its end. If anything in a batch fails, the whole batch rolls
-/// back, the cached counters of its orders are forgotten (re-read next time), and every message
-/// of it is answered with the error: no gap, no half-written batch.
-async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<InsertJob>) {
-    let mut writer = Writer {
-        pools,
-        seqs: HashMap::new(),
-    };
-    let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let started = std::time::Instant::now();
-        let outcome = writer.insert_batch(&batch).await;
-        tracing::trace!(
-            size = batch.len(),
-            elapsed_us = started.elapsed().as_micros() as u64,
-            "message batch"
-        );
-        match outcome {
-            Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.reply.send(result);
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                tracing::error!(error = %reason, size = batch.len(), "message batch failed");
-                for job in batch.drain(..) {
-                    writer.seqs.remove(&job.msg.order_id);
-                    let _ = job.reply.send(Err(StoreError::Batch(reason.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// Counters beyond this many orders are dropped (and re-read when needed).
-const MAX_CACHED_ORDERS: usize = 100_000;
-
-struct Writer {
-    pools: Arc<PoolCell>,
-    /// Last `seq` per order, as committed.
-    seqs: HashMap<OrderId, i64>,
-}
-
-/// Most rows one INSERT statement carries (11 parameters each; SQLite allows 32,766).
-const ROWS_PER_INSERT: usize = 500;
-
-type ClientKey = (OrderId, String, String);
-
-fn client_key(msg: &NewMessage) -> Option<ClientKey> {
-    msg.client_message_id.as_ref().map(|c| {
-        (
-            msg.order_id.clone(),
-            msg.sender_id.clone(),
-            c.as_str().to_owned(),
-        )
-    })
-}
-
-/// What became of one message of a batch.
-enum Outcome {
-    New(i64),
-    Existing(StoredMessage),
-    /// A repeat, within this batch, of the message at that index.
-    SameAs(usize),
-    Failed(StoreError),
-}
-
-impl Writer {
-    /// A batch costs a handful of statements whatever its size: one lookup of repeated
-    /// `clientMessageId`s, one of unknown orders' counters, multi-row INSERTs, one UPDATE.
-    async fn insert_batch(
-        &mut self,
-        batch: &[InsertJob],
-    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
-        // Optimistic: a repeated clientMessageId of an earlier batch is rare (a client retrying
-        // after a lost ack), and the unique index refuses it anyway. Only then is the batch
-        // done again, looking every key up first.
-        let pool = self.pools.get().writer.clone();
-        let mut conn = pool.acquire().await?;
-        let result = match self.attempt(&mut conn, batch, false).await {
-            Err(StoreError::Database(sqlx::Error::Database(e))) if e.is_unique_violation() => {
-                self.attempt(&mut conn, batch, true).await
-            }
-            other => other,
-        };
-        if let Err(e) = &result
-            && is_read_only_error(e)
-        {
-            drop(conn);
-            self.pools.reopen().await;
-        }
-        result
-    }
-
-    async fn attempt(
-        &mut self,
-        conn: &mut sqlx::SqliteConnection,
-        batch: &[InsertJob],
-        look_up_repeats: bool,
-    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
-        let mut tx = sqlx::Connection::begin(conn).await?;
-
-        // Messages already stored under the same (order, sender, clientMessageId).
-        let keyed: Vec<ClientKey> = if look_up_repeats {
-            batch.iter().filter_map(|j| client_key(&j.msg)).collect()
-        } else {
-            Vec::new()
-        };
-        let mut existing: HashMap<ClientKey, StoredMessage> = HashMap::new();
-        for chunk in keyed.chunks(ROWS_PER_INSERT) {
-            // Driven from the list (CROSS JOIN keeps that order), each key is one index
-            // lookup; a row-value IN list would scan the whole index instead.
-            let columns = MESSAGE_COLUMNS
-                .split(", ")
-                .map(|c| format!("m.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
-            let mut q = QueryBuilder::new(format!("SELECT {columns} FROM ("));
-            q.push_values(chunk, |mut row, (order, sender, cid)| {
-                row.push_bind(order.as_str())
-                    .push_bind(sender)
-                    .push_bind(cid);
-            });
-            q.push(
-                ") AS k CROSS JOIN messages m ON m.order_id = k.column1 \
-                 AND m.sender_id = k.column2 AND m.client_message_id = k.column3",
-            );
-            let rows: Vec<MessageRow> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for row in rows {
-                let m: StoredMessage = row.into();
-                if let Some(cid) = m.client_message_id.clone() {
-                    existing.insert((m.order_id.clone(), m.sender_id.clone(), cid), m);
-                }
-            }
-        }
-
-        // Counters of the orders this writer has not seen yet.
-        let mut unknown: Vec<&str> = batch
-            .iter()
-            .filter(|j| !self.seqs.contains_key(&j.msg.order_id))
-            .map(|j| j.msg.order_id.as_str())
-            .collect();
-        unknown.sort_unstable();
-        unknown.dedup();
-        for chunk in unknown.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::new("SELECT id, last_seq FROM orders WHERE id IN (");
-            let mut list = q.separated(", ");
-            for id in chunk {
-                list.push_bind(*id);
-            }
-            q.push(")");
-            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, seq) in rows {
-                self.seqs.insert(OrderId::from_trusted(id), seq);
-            }
-        }
-
-        // Number the new messages, in arrival order per order.
-        let mut next: HashMap<OrderId, i64> = HashMap::new();
-        let mut first_of: HashMap<ClientKey, usize> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for (i, job) in batch.iter().enumerate() {
-            let key = client_key(&job.msg);
-            if let Some(k) = &key {
-                if let Some(m) = existing.get(k) {
-                    outcomes.push(Outcome::Existing(m.clone()));
-                    continue;
-                }
-                if let Some(&first) = first_of.get(k) {
-                    outcomes.push(Outcome::SameAs(first));
-                    continue;
-                }
-            }
-            let order = &job.msg.order_id;
-            let Some(current) = next.get(order).or_else(|| self.seqs.get(order)).copied() else {
-                outcomes.push(Outcome::Failed(StoreError::MissingOrder(order.to_string())));
-                continue;
-            };
-            next.insert(order.clone(), current + 1);
-            if let Some(k) = key {
-                first_of.insert(k, i);
-            }
-            outcomes.push(Outcome::New(current + 1));
-        }
-
-        let new: Vec<(&NewMessage, i64)> = batch
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(j, o)| match o {
-                Outcome::New(seq) => Some((&j.msg, *seq)),
-                _ => None,
-            })
-            .collect();
-        for chunk in new.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::new(
-                "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url, \
-                 attachments, client_message_id, created_at, updated_at) ",
-            );
-            q.push_values(chunk, |mut row, (msg, seq)| {
-                let attachments =
-                    serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
-                row.push_bind(msg.id.as_str())
-                    .push_bind(msg.order_id.as_str())
-                    .push_bind(*seq)
-                    .push_bind(msg.sender_id.as_str())
-                    .push_bind(msg.sender_type.as_str())
-                    .push_bind(msg.body.as_str())
-                    .push_bind(msg.image_url.as_deref())
-                    .push_bind(attachments)
-                    .push_bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-                    .push_bind(msg.created_at)
-                    .push_bind(msg.created_at);
-            });
-            q.build().execute(&mut *tx).await?;
-        }
-        if !next.is_empty() {
-            let mut q = QueryBuilder::new(
-                "UPDATE orders SET last_seq = (SELECT MAX(seq) FROM messages \
-                 WHERE messages.order_id = orders.id) WHERE id IN (",
-            );
-            let mut list = q.separated(", ");
-            for order in next.keys() {
-                list.push_bind(order.as_str());
-            }
-            q.push(")");
-            q.build().execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-
-        if self.seqs.len() > MAX_CACHED_ORDERS {
-            self.seqs.clear();
-        }
-        self.seqs.extend(next);
-        let mut results: Vec<StoreResult<Inserted>> = Vec::with_capacity(batch.len());
-        for (job, outcome) in batch.iter().zip(outcomes) {
-            let result = match outcome {
-                Outcome::New(seq) => Ok(Inserted {
-                    message: stored(job.msg.clone(), seq),
-                    created: true,
-                }),
-                Outcome::Existing(m) => Ok(Inserted {
-                    message: m,
-                    created: false,
-                }),
-                Outcome::SameAs(first) => match &results[first] {
-                    Ok(original) => Ok(Inserted {
-                        message: original.message.clone(),
-                        created: false,
-                    }),
-                    Err(e) => Err(StoreError::Batch(e.to_string())),
-                },
-                Outcome::Failed(e) => Err(e),
-            };
-            results.push(result);
-        }
-        Ok(results)
-    }
 }
 
 /// The stored form of a message just inserted.
