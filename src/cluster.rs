@@ -165,3 +165,18 @@ impl Driver for ResilientRedisDriver {
         Ok(result?.1)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Breaker;
+
+    #[test]
+    fn the_breaker_opens_after_a_failure() {
+        let b = Breaker::default();
+        assert!(b.allows(), "closed at start");
+        b.record(&Ok::<(), ()>(()));
+        assert!(b.allows(), "a success keeps it closed");
+        b.record(&Err::<(), ()>(()));
+        assert!(!b.allows(), "open right after a failure");
+    }
+}

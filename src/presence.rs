@@ -177,3 +177,78 @@ impl PresenceLedger for RedisLedger {
         changed.then_some(now)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    fn ids() -> (OrderId, UserId) {
+        (OrderId::parse("o1").unwrap(), UserId::parse("u1").unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_transition_is_reported_once() {
+        let ledger = LocalLedger::default();
+        let (o, u) = ids();
+        let sockets = Arc::new(AtomicUsize::new(0));
+        let counter = sockets.clone();
+        let count = move || -> futures_util::future::BoxFuture<'static, usize> {
+            let n = counter.load(Ordering::SeqCst);
+            Box::pin(async move { n })
+        };
+        sockets.store(1, Ordering::SeqCst);
+        assert_eq!(
+            ledger.settle(&o, &u, &count).await,
+            Some(true),
+            "first socket: joined"
+        );
+        sockets.store(2, Ordering::SeqCst);
+        assert_eq!(
+            ledger.settle(&o, &u, &count).await,
+            None,
+            "second tab: no news"
+        );
+        sockets.store(1, Ordering::SeqCst);
+        assert_eq!(
+            ledger.settle(&o, &u, &count).await,
+            None,
+            "one tab left: still online"
+        );
+        sockets.store(0, Ordering::SeqCst);
+        assert_eq!(
+            ledger.settle(&o, &u, &count).await,
+            Some(false),
+            "last socket: left"
+        );
+        assert_eq!(
+            ledger.settle(&o, &u, &count).await,
+            None,
+            "a second leave: no news"
+        );
+    }
+
+    #[tokio::test]
+    async fn concurrent_settles_announce_once() {
+        let ledger = Arc::new(LocalLedger::default());
+        let (o, u) = ids();
+        let count = || -> futures_util::future::BoxFuture<'static, usize> {
+            Box::pin(async {
+                tokio::task::yield_now().await;
+                2
+            })
+        };
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let (ledger, o, u) = (ledger.clone(), o.clone(), u.clone());
+            tasks.push(tokio::spawn(
+                async move { ledger.settle(&o, &u, &count).await },
+            ));
+        }
+        let mut joined = 0;
+        for t in tasks {
+            joined += usize::from(t.await.unwrap() == Some(true));
+        }
+        assert_eq!(joined, 1);
+    }
+}
