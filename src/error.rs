@@ -40,14 +40,19 @@ pub enum ChatError {
     LimitExceeded(String),
     #[error("The server is restarting: please retry")]
     ShuttingDown,
-    /// The detail is for the log only; the wire says "Something went wrong".
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// The cause is for the log only (see `error_chain`); the wire says "Something went wrong".
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 impl ChatError {
     pub fn validation(msg: impl Into<String>) -> Self {
         ChatError::Validation(msg.into())
+    }
+
+    /// An internal failure described in words (a broken invariant, not a client's mistake).
+    pub fn internal(what: impl Into<String>) -> Self {
+        ChatError::Internal(what.into().into())
     }
 
     pub fn not_participant() -> Self {
@@ -91,10 +96,33 @@ impl ChatError {
     }
 }
 
+impl From<crate::domain::IdError> for ChatError {
+    fn from(e: crate::domain::IdError) -> Self {
+        ChatError::Validation(e.0.to_owned())
+    }
+}
+
 impl From<crate::store::StoreError> for ChatError {
     fn from(e: crate::store::StoreError) -> Self {
-        ChatError::Internal(e.to_string())
+        match e {
+            crate::store::StoreError::OrderNumberTaken => {
+                ChatError::validation("orderNumber already belongs to another order")
+            }
+            other => ChatError::Internal(Box::new(other)),
+        }
     }
+}
+
+/// An error and every cause under it, `outer: inner: …`, for the log.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        out.push_str(": ");
+        out.push_str(&c.to_string());
+        cause = c.source();
+    }
+    out
 }
 
 pub type ChatResult<T> = Result<T, ChatError>;

@@ -4,8 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use crate::domain::{UserType, rfc3339};
-use crate::store::{ReadMarker, StoredMessage, User};
+use crate::domain::{ReadMarker, StoredMessage, User, UserType, rfc3339};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]

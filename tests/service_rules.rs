@@ -3,11 +3,10 @@
 mod common;
 
 use common::{FakeSocket, app, seed, sqlite_db, token};
-use order_chat::domain::OrderRef;
+use order_chat::domain::{OrderRef, Page};
 use order_chat::error::{AuthFailure, ChatError};
 use order_chat::service::requests::{JoinRequest, MarkReadRequest, SendRequest, TypingRequest};
 use order_chat::service::{Caller, ChatService, UserUpsert};
-use order_chat::store::Page;
 use serde_json::json;
 
 async fn caller(svc: &ChatService, user: &str) -> Caller {

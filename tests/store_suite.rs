@@ -6,8 +6,11 @@ mod common;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use order_chat::domain::{ClientMessageId, OrderId, UserId, UserType};
-use order_chat::store::{NewMessage, Order, Page, ProfileSource, Store, StoreError, User};
+use order_chat::domain::{
+    ClientMessageId, NewMessage, Order, OrderId, OrderStatus, Page, ProfileSource, User, UserId,
+    UserType,
+};
+use order_chat::store::{Store, StoreError};
 
 fn uid(s: &str) -> UserId {
     UserId::parse(s).unwrap()
@@ -20,7 +23,7 @@ fn order(id: &str, number: Option<&str>, customer: &str, agents: &[&str]) -> Ord
     Order {
         id: oid(id),
         number: number.map(str::to_owned),
-        status: "shopping".into(),
+        status: OrderStatus::parse("shopping").unwrap(),
         customer_id: uid(customer),
         agent_ids: agents.iter().map(|a| uid(a)).collect(),
     }
@@ -101,7 +104,7 @@ async fn orders_round_trip_and_resolve_numbers(s: Arc<dyn Store>) {
     assert_eq!(s.find_order("o1").await.unwrap().unwrap().id, oid("o1"));
     assert_eq!(s.find_order("B2S-NONE").await.unwrap(), None);
     let mut changed = order("o1", None, "c1", &["a3"]);
-    changed.status = "delivery".into();
+    changed.status = OrderStatus::parse("delivery").unwrap();
     s.put_order(&changed).await.unwrap();
     let o = s.get_order(&oid("o1")).await.unwrap().unwrap();
     assert_eq!(o.agent_ids, vec![uid("a3")]);
@@ -231,7 +234,7 @@ async fn history_pages_by_seq(s: Arc<dyn Store>) {
             .unwrap();
     }
     let seqs =
-        |h: &order_chat::store::History| h.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
+        |h: &order_chat::domain::History| h.messages.iter().map(|m| m.seq).collect::<Vec<_>>();
     let o = oid("o1");
     let h = s.history(&o, Page::Latest { limit: 3 }).await.unwrap();
     assert_eq!((seqs(&h), h.has_more), (vec![5, 6, 7], true));

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::error::{AuthFailure, ChatError};
+use crate::error::{AuthFailure, ChatError, error_chain};
 
 /// `{"status":"success","message":…,"data":…}`
 pub fn success<T: Serialize>(message: &str, data: T) -> Response {
@@ -30,6 +30,12 @@ impl From<ChatError> for ApiError {
     }
 }
 
+impl From<crate::domain::IdError> for ApiError {
+    fn from(e: crate::domain::IdError) -> Self {
+        ApiError(e.into())
+    }
+}
+
 fn status_of(e: &ChatError) -> StatusCode {
     match e {
         ChatError::Validation(_) => StatusCode::BAD_REQUEST,
@@ -50,8 +56,8 @@ fn status_of(e: &ChatError) -> StatusCode {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
-        if let ChatError::Internal(detail) = &e {
-            tracing::error!(error = %detail, "request failed");
+        if let ChatError::Internal(_) = &e {
+            tracing::error!(error = %error_chain(&e), "request failed");
         }
         let status = status_of(&e);
         let mut body = json!({

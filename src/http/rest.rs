@@ -14,10 +14,10 @@ use serde_json::Value;
 
 use super::envelope::{ApiError, ApiResult, success, success_with};
 use crate::domain::OrderRef;
+use crate::domain::Page;
 use crate::error::{AuthFailure, ChatError};
 use crate::service::requests::{MarkReadRequest, SendRequest, limit_value};
 use crate::service::{Caller, ChatService};
-use crate::store::Page;
 
 pub fn routes() -> Router<Arc<ChatService>> {
     Router::new()

@@ -5,9 +5,10 @@
 use serde_json::{Map, Value};
 
 use super::ChatService;
-use crate::domain::{OrderId, UserId, UserType, now_millis};
+use crate::domain::{
+    NewMessage, Order, OrderId, OrderStatus, ProfileSource, User, UserId, UserType, now_millis,
+};
 use crate::error::{ChatError, ChatResult};
-use crate::store::{NewMessage, Order, ProfileSource, User};
 use crate::wire::{self, SYSTEM_SENDER, event};
 
 const MAX_NAME_CHARS: usize = 200;
@@ -16,7 +17,7 @@ const MAX_NAME_CHARS: usize = 200;
 pub struct OrderUpsert {
     pub id: OrderId,
     pub number: Option<String>,
-    pub status: String,
+    pub status: OrderStatus,
     pub customer: User,
     pub agents: Vec<User>,
 }
@@ -81,18 +82,8 @@ impl OrderUpsert {
             Some(_) => return Err(ChatError::validation("orderNumber must be a string")),
         };
         let status = match o.get("status") {
-            Some(Value::String(s))
-                if (1..=32).contains(&s.len())
-                    && s.bytes()
-                        .all(|b| b.is_ascii_lowercase() || b == b'_' || b == b'-') =>
-            {
-                s.clone()
-            }
-            _ => {
-                return Err(ChatError::validation(
-                    "status is required: a lowercase word such as pending, shopping, delivery, completed, cancelled",
-                ));
-            }
+            Some(Value::String(s)) => OrderStatus::parse(s)?,
+            _ => OrderStatus::parse("")?,
         };
         let customer = person(
             o.get("customer").unwrap_or(&Value::Null),
@@ -182,24 +173,13 @@ impl ChatService {
             customer_id: up.customer.id.clone(),
             agent_ids,
         };
-        if let Some(existing) = self
-            .store
-            .find_order(order.number.as_deref().unwrap_or(""))
-            .await?
-            && existing.id != order.id
-            && order.number.is_some()
-        {
-            return Err(ChatError::validation(
-                "orderNumber already belongs to another order",
-            ));
-        }
         self.store.put_order(&order).await?;
         self.orders.clear();
 
         let updated = wire::OrderUpdated {
             order_id: order.id.to_string(),
             order_number: order.number.clone(),
-            status: order.status.clone(),
+            status: order.status.to_string(),
             customer_id: order.customer_id.to_string(),
             agent_ids: order.agent_ids.iter().map(ToString::to_string).collect(),
         };
@@ -285,7 +265,7 @@ impl ChatService {
             .store
             .get_user(&up.user.id)
             .await?
-            .ok_or_else(|| ChatError::Internal("user vanished after upsert".into()))?;
+            .ok_or_else(|| ChatError::internal("user vanished after upsert"))?;
         Ok(serde_json::json!({
             "id": user.id, "name": user.name, "type": user.user_type,
             "displayImage": user.display_image, "blocked": user.blocked,

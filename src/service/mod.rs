@@ -9,11 +9,14 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::auth::Verifier;
-use crate::domain::{OrderId, OrderRef, UserId, UserType, is_closed_status, now_millis, rfc3339};
+use crate::domain::{
+    NewMessage, Order, OrderId, OrderRef, Page, ProfileSource, User, UserId, UserType, now_millis,
+    rfc3339,
+};
 use crate::error::{AuthFailure, ChatError, ChatResult};
 use crate::metrics::Metrics;
 use crate::realtime::{Membership, Realtime};
-use crate::store::{NewMessage, Order, Page, ProfileSource, Store, User};
+use crate::store::Store;
 use crate::wire::{self, Sender, event};
 
 mod cache;
@@ -295,7 +298,7 @@ impl ChatService {
         let _flight = self.flights.enter()?;
         self.throttles.message(&caller.user_id)?;
         let Access { order, role } = self.access(caller, &req.order).await?;
-        if is_closed_status(&order.status) {
+        if order.status.is_closed() {
             return Err(ChatError::OrderClosed);
         }
         let inserted = self
@@ -316,7 +319,7 @@ impl ChatService {
             let mut rendered = self.render(&order, vec![inserted.message]).await?;
             return rendered
                 .pop()
-                .ok_or_else(|| ChatError::Internal("render lost a message".into()));
+                .ok_or_else(|| ChatError::internal("render lost a message"));
         }
         self.metrics.messages_stored.inc();
         let message = wire::Message::build(
@@ -482,7 +485,7 @@ impl ChatService {
             orders.push(wire::ChatListEntry {
                 order_id: s.order.id.to_string(),
                 order_number: s.order.number,
-                status: s.order.status,
+                status: s.order.status.to_string(),
                 last_message,
                 unread: s.unread,
             });

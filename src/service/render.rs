@@ -4,9 +4,8 @@
 use std::collections::HashMap;
 
 use super::ChatService;
-use crate::domain::{OrderId, UserId, UserType};
+use crate::domain::{Order, OrderId, ReadMarker, StoredMessage, User, UserId, UserType};
 use crate::error::ChatResult;
-use crate::store::{Order, ReadMarker, StoredMessage, User};
 use crate::wire::{self, Sender};
 
 impl ChatService {

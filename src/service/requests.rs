@@ -49,7 +49,7 @@ fn object<'a>(v: &'a Value, what: &str) -> ChatResult<&'a Map<String, Value>> {
 /// `orderId` as a bare string or as the `orderId` field of an object.
 fn order_of(v: &Value) -> ChatResult<OrderRef> {
     match v {
-        Value::String(s) => OrderRef::parse(s),
+        Value::String(s) => Ok(OrderRef::parse(s)?),
         Value::Object(o) => order_field(o),
         _ => Err(ChatError::validation(
             "expected an orderId string or an object with orderId",
@@ -59,7 +59,7 @@ fn order_of(v: &Value) -> ChatResult<OrderRef> {
 
 fn order_field(o: &Map<String, Value>) -> ChatResult<OrderRef> {
     match o.get("orderId") {
-        Some(Value::String(s)) => OrderRef::parse(s),
+        Some(Value::String(s)) => Ok(OrderRef::parse(s)?),
         None | Some(Value::Null) => Err(ChatError::validation("orderId is required")),
         Some(_) => Err(ChatError::validation("orderId must be a string")),
     }

@@ -13,7 +13,7 @@ use socketioxide::socket::{DisconnectReason, Socket};
 
 use crate::auth::strip_bearer;
 use crate::domain::{OrderId, UserId};
-use crate::error::{AuthFailure, ChatError, ChatResult};
+use crate::error::{AuthFailure, ChatError, ChatResult, error_chain};
 use crate::realtime::{Membership, order_room, presence_room, user_room};
 use crate::service::requests::{
     JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave,
@@ -88,7 +88,7 @@ async fn authenticate<A: Adapter>(
             Err(Refusal::Auth(f))
         }
         Err(e) => {
-            tracing::error!(error = %e, "handshake failed");
+            tracing::error!(error = %error_chain(&e), "handshake failed");
             svc.metrics().error(e.code());
             Err(Refusal::Unavailable)
         }
@@ -168,8 +168,8 @@ fn reply<A: Adapter, T: Serialize>(
         }
         Err(e) => {
             svc.metrics().error(e.code());
-            if let ChatError::Internal(detail) = &e {
-                tracing::error!(event = ev, error = %detail, "event failed");
+            if let ChatError::Internal(_) = &e {
+                tracing::error!(event = ev, error = %error_chain(&e), "event failed");
             }
             let mut error = json!({ "code": e.code(), "message": e.public_message() });
             if let Some(wait) = e.retry_after() {

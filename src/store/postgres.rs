@@ -10,12 +10,16 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use super::rows::{
-    MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows,
-    sort_by_activity,
+    MESSAGE_COLUMNS, MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, UserRow,
+    order_from_rows, sort_by_activity,
 };
-use super::sqlite::{page_of, stored};
+use super::sqlite::page_of;
 use super::*;
 use crate::domain::now_millis;
+use crate::domain::{
+    ChatSummary, History, Inserted, NewMessage, Order, Page, ProfileSource, ReadMarker,
+    StoredMessage, User,
+};
 
 pub struct PgStore {
     writer: PgPool,
@@ -56,7 +60,10 @@ impl Store for PgStore {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl UserStore for PgStore {
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, name, user_type, display_image, blocked FROM users WHERE id = $1",
@@ -107,7 +114,10 @@ impl Store for PgStore {
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl OrderStore for PgStore {
     async fn get_order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
         let row: Option<OrderRow> =
             sqlx::query_as("SELECT id, order_number, status FROM orders WHERE id = $1")
@@ -144,10 +154,11 @@ impl Store for PgStore {
         )
         .bind(order.id.as_str())
         .bind(&order.number)
-        .bind(&order.status)
+        .bind(order.status.as_str())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .on_unique(StoreError::OrderNumberTaken)?;
         sqlx::query("DELETE FROM order_participants WHERE order_id = $1")
             .bind(order.id.as_str())
             .execute(&mut *tx)
@@ -198,7 +209,10 @@ impl Store for PgStore {
         sort_by_activity(&mut out);
         Ok(out)
     }
+}
 
+#[async_trait]
+impl MessageStore for PgStore {
     async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted> {
         let mut tx = self.writer.begin().await?;
         // Lock the order row first: a concurrent send of the same clientMessageId (on any node)
@@ -260,7 +274,7 @@ impl Store for PgStore {
         .await?;
         tx.commit().await?;
         Ok(Inserted {
-            message: stored(msg, seq),
+            message: msg.stored(seq),
             created: true,
         })
     }
@@ -314,7 +328,10 @@ impl Store for PgStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
+}
 
+#[async_trait]
+impl ReadStore for PgStore {
     async fn read_markers(&self, order: &OrderId) -> StoreResult<Vec<ReadMarker>> {
         let rows: Vec<MarkerRow> = sqlx::query_as(
             "SELECT user_id, last_read_seq, read_at FROM read_markers WHERE order_id = $1 ORDER BY user_id",

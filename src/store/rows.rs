@@ -1,7 +1,9 @@
 //! Row shapes shared by both backends (the derive is generic over the database).
 
-use crate::domain::{OrderId, UserId, UserType};
-use crate::store::{ReadMarker, StoredMessage, User};
+use crate::domain::{
+    Order, OrderId, OrderStatus, ReadMarker, StoredMessage, User, UserId, UserType,
+};
+use crate::store::{StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
 pub(super) struct MessageRow {
@@ -92,7 +94,7 @@ pub(super) struct ParticipantRow {
 }
 
 /// Assemble an order from its row and its participants (ordered by position).
-pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> crate::store::Order {
+pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> Order {
     let mut customer = None;
     let mut agents = Vec::new();
     for p in parts {
@@ -102,17 +104,31 @@ pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> crat
             agents.push(UserId::from_trusted(p.user_id));
         }
     }
-    crate::store::Order {
+    Order {
         id: OrderId::from_trusted(row.id),
         number: row.order_number,
-        status: row.status,
+        status: OrderStatus::from_trusted(row.status),
         customer_id: customer.unwrap_or_else(|| UserId::from_trusted(String::new())),
         agent_ids: agents,
     }
 }
 
+/// Map a unique-index violation to the domain's error where the query runs (no check-then-write).
+pub(super) trait OnUnique<T> {
+    fn on_unique(self, err: StoreError) -> StoreResult<T>;
+}
+
+impl<T> OnUnique<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, err: StoreError) -> StoreResult<T> {
+        self.map_err(|e| match e {
+            sqlx::Error::Database(d) if d.is_unique_violation() => err,
+            other => StoreError::Database(other),
+        })
+    }
+}
+
 /// Sort a user's chats newest activity first (last message, else nothing: those go last).
-pub(super) fn sort_by_activity(chats: &mut [crate::store::ChatSummary]) {
+pub(super) fn sort_by_activity(chats: &mut [crate::domain::ChatSummary]) {
     chats.sort_by_key(|c| {
         std::cmp::Reverse(c.last_message.as_ref().map(|m| m.created_at).unwrap_or(0))
     });

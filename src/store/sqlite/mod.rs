@@ -18,10 +18,14 @@ use sqlx::sqlite::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::rows::{
-    MESSAGE_COLUMNS, MarkerRow, MessageRow, OrderRow, ParticipantRow, UserRow, order_from_rows,
-    sort_by_activity,
+    MESSAGE_COLUMNS, MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, UserRow,
+    order_from_rows, sort_by_activity,
 };
 use super::*;
+use crate::domain::{
+    ChatSummary, History, Inserted, NewMessage, Order, Page, ProfileSource, ReadMarker,
+    StoredMessage, User,
+};
 
 mod writer;
 
@@ -163,7 +167,10 @@ impl Store for SqliteStore {
         }
         Ok(())
     }
+}
 
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn get_user(&self, id: &UserId) -> StoreResult<Option<User>> {
         let row: Option<UserRow> = sqlx::query_as(
             "SELECT id, name, user_type, display_image, blocked FROM users WHERE id = ?",
@@ -214,7 +221,10 @@ impl Store for SqliteStore {
         .await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl OrderStore for SqliteStore {
     async fn get_order(&self, id: &OrderId) -> StoreResult<Option<Order>> {
         let row: Option<OrderRow> =
             sqlx::query_as("SELECT id, order_number, status FROM orders WHERE id = ?")
@@ -251,10 +261,11 @@ impl Store for SqliteStore {
         )
         .bind(order.id.as_str())
         .bind(&order.number)
-        .bind(&order.status)
+        .bind(order.status.as_str())
         .bind(now)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .on_unique(StoreError::OrderNumberTaken)?;
         sqlx::query("DELETE FROM order_participants WHERE order_id = ?")
             .bind(order.id.as_str())
             .execute(&mut *tx)
@@ -305,7 +316,10 @@ impl Store for SqliteStore {
         sort_by_activity(&mut out);
         Ok(out)
     }
+}
 
+#[async_trait]
+impl MessageStore for SqliteStore {
     async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted> {
         let (reply, answer) = oneshot::channel();
         self.inserts
@@ -366,7 +380,10 @@ impl Store for SqliteStore {
             .await?;
         Ok(seq.unwrap_or(0))
     }
+}
 
+#[async_trait]
+impl ReadStore for SqliteStore {
     async fn read_markers(&self, order: &OrderId) -> StoreResult<Vec<ReadMarker>> {
         let rows: Vec<MarkerRow> = sqlx::query_as(
             "SELECT user_id, last_read_seq, read_at FROM read_markers WHERE order_id = ? ORDER BY user_id",
@@ -426,23 +443,6 @@ async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::E
     // sqlite3_db_readonly only reads its state. It returns 1 (read-only), 0, or -1 (no "main").
     let read_only = unsafe { libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) };
     Ok(read_only == 1)
-}
-
-/// The stored form of a message just inserted.
-pub(super) fn stored(msg: NewMessage, seq: i64) -> StoredMessage {
-    StoredMessage {
-        id: msg.id,
-        order_id: msg.order_id,
-        seq,
-        sender_id: msg.sender_id,
-        sender_type: msg.sender_type,
-        body: msg.body,
-        image_url: msg.image_url,
-        attachment_ids: msg.attachment_ids,
-        client_message_id: msg.client_message_id.map(|c| c.as_str().to_owned()),
-        created_at: msg.created_at,
-        updated_at: msg.created_at,
-    }
 }
 
 /// Turn `limit + 1` fetched rows into a page: oldest first, and whether more lie beyond.

@@ -6,10 +6,10 @@ use std::sync::Arc;
 use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 
-use super::{PoolCell, is_read_only_error, stored};
-use crate::domain::OrderId;
+use super::{PoolCell, is_read_only_error};
+use crate::domain::{Inserted, NewMessage, OrderId, StoredMessage};
 use crate::store::rows::{MESSAGE_COLUMNS, MessageRow};
-use crate::store::{Inserted, NewMessage, StoreError, StoreResult, StoredMessage};
+use crate::store::{StoreError, StoreResult};
 
 /// One message waiting for the group commit.
 pub(super) struct InsertJob {
@@ -264,7 +264,7 @@ impl Writer {
         for (job, outcome) in batch.iter().zip(outcomes) {
             let result = match outcome {
                 Outcome::New(seq) => Ok(Inserted {
-                    message: stored(job.msg.clone(), seq),
+                    message: job.msg.clone().stored(seq),
                     created: true,
                 }),
                 Outcome::Existing(m) => Ok(Inserted {

@@ -1,9 +1,12 @@
-//! Domain values. Each is built by `parse`, so an invalid id or role cannot exist past the edge.
+//! Identifiers. Each is built by `parse`, so an invalid id cannot exist past the edge.
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::fmt;
 
-use crate::error::ChatError;
+/// A value that breaks its rule; the text says which rule, for the person who sent it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct IdError(pub &'static str);
 
 /// The contract's id rule: 1–64 characters from `[A-Za-z0-9._:@-]`.
 fn valid_id(s: &str) -> bool {
@@ -19,11 +22,11 @@ macro_rules! id_type {
         pub struct $name(String);
 
         impl $name {
-            pub fn parse(s: &str) -> Result<Self, ChatError> {
+            pub fn parse(s: &str) -> Result<Self, IdError> {
                 if valid_id(s) {
                     Ok(Self(s.to_owned()))
                 } else {
-                    Err(ChatError::validation(concat!(
+                    Err(IdError(concat!(
                         $what,
                         " must be 1-64 characters of letters, digits and . _ : @ -"
                     )))
@@ -57,11 +60,11 @@ id_type!(ClientMessageId, "clientMessageId");
 pub struct OrderRef(String);
 
 impl OrderRef {
-    pub fn parse(s: &str) -> Result<Self, ChatError> {
+    pub fn parse(s: &str) -> Result<Self, IdError> {
         if valid_id(s) {
             Ok(Self(s.to_owned()))
         } else {
-            Err(ChatError::validation(
+            Err(IdError(
                 "orderId must be 1-64 characters of letters, digits and . _ : @ -",
             ))
         }
@@ -69,57 +72,6 @@ impl OrderRef {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-}
-
-/// A user's kind in the directory and in tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum UserType {
-    Customer,
-    Agent,
-    Admin,
-    System,
-}
-
-impl UserType {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "customer" => Some(Self::Customer),
-            "agent" => Some(Self::Agent),
-            "admin" => Some(Self::Admin),
-            "system" => Some(Self::System),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::Agent => "agent",
-            Self::Admin => "admin",
-            Self::System => "system",
-        }
-    }
-}
-
-/// The order statuses after which the chat is read-only.
-pub fn is_closed_status(status: &str) -> bool {
-    matches!(status, "completed" | "cancelled")
-}
-
-/// Milliseconds since the Unix epoch: how every time is stored.
-pub type Millis = i64;
-
-pub fn now_millis() -> Millis {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
-/// UTC RFC 3339 with milliseconds, as the contract wants (`2026-11-24T10:15:02.123Z`).
-pub fn rfc3339(ms: Millis) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
-    humantime::format_rfc3339_millis(t).to_string()
 }
 
 #[cfg(test)]
@@ -135,11 +87,5 @@ mod tests {
         assert!(UserId::parse("").is_err());
         assert!(UserId::parse("a b").is_err());
         assert!(OrderRef::parse("x'; DROP TABLE messages;--").is_err());
-    }
-
-    #[test]
-    fn times_are_rfc3339_millis() {
-        assert_eq!(rfc3339(1_795_861_502_123), "2026-11-28T10:25:02.123Z");
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
     }
 }

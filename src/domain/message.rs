@@ -1,0 +1,96 @@
+//! Messages and the pages of history they are read in.
+
+use super::{ClientMessageId, Millis, Order, OrderId, UserType};
+
+/// A message as stored. `seq` is assigned by the store in the insert's transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredMessage {
+    pub id: String,
+    pub order_id: OrderId,
+    pub seq: i64,
+    pub sender_id: String,
+    pub sender_type: UserType,
+    pub body: String,
+    pub image_url: Option<String>,
+    pub attachment_ids: Vec<String>,
+    pub client_message_id: Option<String>,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+/// A message to store; the store gives it its `seq`.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub id: String,
+    pub order_id: OrderId,
+    pub sender_id: String,
+    pub sender_type: UserType,
+    pub body: String,
+    pub image_url: Option<String>,
+    pub attachment_ids: Vec<String>,
+    pub client_message_id: Option<ClientMessageId>,
+    pub created_at: Millis,
+}
+
+impl NewMessage {
+    /// The stored form of this message once it has its `seq`.
+    pub fn stored(self, seq: i64) -> StoredMessage {
+        StoredMessage {
+            id: self.id,
+            order_id: self.order_id,
+            seq,
+            sender_id: self.sender_id,
+            sender_type: self.sender_type,
+            body: self.body,
+            image_url: self.image_url,
+            attachment_ids: self.attachment_ids,
+            client_message_id: self.client_message_id.map(|c| c.as_str().to_owned()),
+            created_at: self.created_at,
+            updated_at: self.created_at,
+        }
+    }
+}
+
+/// The result of an idempotent insert: `created` is false when the same sender had already
+/// stored a message with this `clientMessageId` on this order, which is returned instead.
+#[derive(Debug, Clone)]
+pub struct Inserted {
+    pub message: StoredMessage,
+    pub created: bool,
+}
+
+/// Which slice of an order's history to read. Results are always oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Page {
+    /// The newest `limit` messages.
+    Latest { limit: u32 },
+    /// Messages with `seq > after`, the oldest `limit` of them.
+    After { seq: i64, limit: u32 },
+    /// Messages with `seq < before`, the newest `limit` of them.
+    Before { seq: i64, limit: u32 },
+}
+
+impl Page {
+    pub fn limit(self) -> u32 {
+        match self {
+            Page::Latest { limit } | Page::After { limit, .. } | Page::Before { limit, .. } => {
+                limit
+            }
+        }
+    }
+}
+
+/// A page of history: oldest first, and whether more lie beyond it in the page's direction.
+#[derive(Debug, Clone)]
+pub struct History {
+    pub messages: Vec<StoredMessage>,
+    pub has_more: bool,
+}
+
+/// One entry of a user's chat list.
+#[derive(Debug, Clone)]
+pub struct ChatSummary {
+    pub order: Order,
+    pub last_message: Option<StoredMessage>,
+    pub unread: i64,
+}

@@ -1,0 +1,17 @@
+//! The domain: the values and entities of an order chat. Everything else depends on this module;
+//! it depends on nothing of ours. Values are built by `parse`, so an invalid id, role or status
+//! cannot exist past the edge.
+
+mod ids;
+mod message;
+mod order;
+mod read;
+mod time;
+mod user;
+
+pub use ids::{ClientMessageId, IdError, OrderId, OrderRef, UserId};
+pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
+pub use order::{Order, OrderStatus};
+pub use read::ReadMarker;
+pub use time::{Millis, now_millis, rfc3339};
+pub use user::{ProfileSource, User, UserType};
