@@ -14,10 +14,10 @@ use tokio::net::TcpListener;
 use crate::auth::{KeyError, Verifier};
 use crate::http::{self, AppState, ops::RedisCheck};
 use crate::metrics::Metrics;
-use crate::presence::{LocalLedger, RedisLedger};
-use crate::realtime::SocketRealtime;
+use crate::presence::{LocalLedger, PresenceLedger, RedisLedger};
 use crate::service::{ChatService, Limits};
 use crate::socket;
+use crate::socket::realtime::SocketRealtime;
 use crate::store::{self, StoreError};
 
 /// Everything the server needs to start; built from flags and environment by `config`.
@@ -130,29 +130,21 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
         std::fs::create_dir_all(dir)?;
     }
     let store = store::connect(&settings.database_url).await?;
-    let metrics = Arc::new(Metrics::default());
 
-    let state = |service: &Arc<ChatService>, redis_check| AppState {
-        service: service.clone(),
-        internal_api_key: settings.internal_api_key.clone().into(),
-        redis_check,
+    let parts = Parts {
+        store,
+        verifier,
+        metrics: Arc::new(Metrics::default()),
+        settings,
     };
-    let router;
-    let service;
-    match &settings.redis_url {
+    let (router, service) = match &settings.redis_url {
         None => {
-            let realtime = Arc::new(SocketRealtime::new(Box::new(LocalLedger::default())));
-            service = Arc::new(ChatService::new(
-                store,
-                realtime.clone(),
-                verifier,
-                metrics,
-                settings.limits.clone(),
-            ));
-            let (layer, io) = socket_builder().with_state(service.clone()).build_layer();
-            io.ns("/", socket::handler());
-            realtime.attach(io);
-            router = http::router(state(&service, None)).layer(layer);
+            let ledger = Box::new(LocalLedger::default());
+            let register = |io: &SocketIo<_>| {
+                io.ns("/", socket::handler());
+                async { Ok(()) }
+            };
+            assemble(parts, socket_builder(), ledger, None, register).await?
         }
         Some(url) => {
             let redis_err = |reason: String| StartError::Redis {
@@ -171,30 +163,64 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
             let ledger = RedisLedger::connect(client.clone(), breaker)
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
-            let realtime = Arc::new(SocketRealtime::new(Box::new(ledger)));
-            service = Arc::new(ChatService::new(
-                store,
-                realtime.clone(),
-                verifier,
-                metrics,
-                settings.limits.clone(),
-            ));
-            let (layer, io) = socket_builder()
-                .with_adapter::<CustomRedisAdapter<_, ResilientRedisDriver>>(ctr)
-                .with_state(service.clone())
-                .build_layer();
-            io.ns("/", socket::handler())
-                .await
-                .map_err(|e| redis_err(e.to_string()))?;
-            realtime.attach(io);
+            let builder = socket_builder().with_adapter::<RedisAdapter>(ctr);
             let check: Arc<dyn RedisCheck> = Arc::new(RedisPing(client));
-            router = http::router(state(&service, Some(check))).layer(layer);
+            // With a remote adapter the namespace is ready once it has subscribed to Redis.
+            let register = |io: &SocketIo<RedisAdapter>| {
+                let subscribed = io.ns("/", socket::handler());
+                async { subscribed.await.map_err(|e| redis_err(e.to_string())) }
+            };
+            assemble(parts, builder, Box::new(ledger), Some(check), register).await?
         }
-    }
+    };
     Ok(Built {
         router: http::finish(router, &settings.cors_origins),
         service,
     })
+}
+
+type RedisAdapter = CustomRedisAdapter<socketioxide::adapter::Emitter, ResilientRedisDriver>;
+
+/// What both assemblies share: the store, the token verifier, the metrics, the settings.
+struct Parts<'a> {
+    store: Arc<dyn store::Store>,
+    verifier: Verifier,
+    metrics: Arc<Metrics>,
+    settings: &'a Settings,
+}
+
+/// The service over Socket.IO with adapter `A` (local, or Redis for a cluster), and the HTTP
+/// router around it. `register` adds the `/` namespace (`io.ns`, which has a different result
+/// type per adapter: nothing on the local one, a future on Redis).
+async fn assemble<A, F, Fut>(
+    parts: Parts<'_>,
+    builder: socketioxide::SocketIoBuilder<A>,
+    ledger: Box<dyn PresenceLedger>,
+    redis_check: Option<Arc<dyn RedisCheck>>,
+    register: F,
+) -> Result<(Router, Arc<ChatService>), StartError>
+where
+    A: socketioxide::adapter::Adapter,
+    F: FnOnce(&SocketIo<A>) -> Fut,
+    Fut: Future<Output = Result<(), StartError>>,
+{
+    let realtime = Arc::new(SocketRealtime::<A>::new(ledger));
+    let service = Arc::new(ChatService::new(
+        parts.store,
+        realtime.clone(),
+        parts.verifier,
+        parts.metrics,
+        parts.settings.limits.clone(),
+    ));
+    let (layer, io) = builder.with_state(service.clone()).build_layer();
+    register(&io).await?;
+    realtime.attach(io);
+    let state = AppState {
+        service: service.clone(),
+        internal_api_key: parts.settings.internal_api_key.clone().into(),
+        redis_check,
+    };
+    Ok((http::router(state).layer(layer), service))
 }
 
 /// Serve until `shutdown` resolves.

@@ -1,10 +1,11 @@
 //! How stored messages become wire messages (sender profiles, read receipts), the participant
-//! list, and the one way events leave the service.
+//! list.
 
 use std::collections::HashMap;
 
 use super::ChatService;
-use crate::domain::{Order, OrderId, ReadMarker, StoredMessage, User, UserId, UserType};
+use crate::domain::{Order, ReadMarker, StoredMessage, User, UserId, UserType};
+
 use crate::error::ChatResult;
 use crate::wire::{self, Sender};
 
@@ -82,18 +83,5 @@ impl ChatService {
             });
         }
         Ok(out)
-    }
-
-    pub(super) async fn emit(
-        &self,
-        order: &OrderId,
-        except: Option<&UserId>,
-        event: &'static str,
-        payload: impl serde::Serialize,
-    ) {
-        match serde_json::to_value(payload) {
-            Ok(v) => self.realtime.emit_to_order(order, except, event, v).await,
-            Err(e) => tracing::error!(event, error = %e, "cannot encode event"),
-        }
     }
 }

@@ -1,0 +1,37 @@
+//! Server → client events: one enum, so every emit names its event and payload type together.
+
+use serde::Serialize;
+
+use super::*;
+
+/// An event the server sends, borrowing its payload (one payload serves every recipient).
+/// Serialized as the payload alone; `name()` is the Socket.IO event name.
+#[derive(Debug, Clone, Copy, Serialize)]
+#[serde(untagged)]
+pub enum ServerEvent<'a> {
+    ConnectionStatus(&'a ConnectionStatus),
+    PreviousMessages(&'a [Message]),
+    NewMessage(&'a Message),
+    UserTyping(&'a UserTyping),
+    UserJoined(&'a Presence),
+    UserLeft(&'a Presence),
+    MessagesRead(&'a MessagesRead),
+    OrderUpdated(&'a OrderUpdated),
+    Error(&'a ErrorEvent),
+}
+
+impl ServerEvent<'_> {
+    pub fn name(&self) -> &'static str {
+        match self {
+            ServerEvent::ConnectionStatus(_) => "connection-status",
+            ServerEvent::PreviousMessages(_) => "previous-messages",
+            ServerEvent::NewMessage(_) => "new-message",
+            ServerEvent::UserTyping(_) => "user-typing",
+            ServerEvent::UserJoined(_) => "user-joined",
+            ServerEvent::UserLeft(_) => "user-left",
+            ServerEvent::MessagesRead(_) => "messages-read",
+            ServerEvent::OrderUpdated(_) => "order-updated",
+            ServerEvent::Error(_) => "error",
+        }
+    }
+}

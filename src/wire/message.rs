@@ -1,0 +1,96 @@
+//! A message as the wire shows it (PROTOCOL.md section 4), with its sender and read state.
+
+use serde::Serialize;
+
+use crate::domain::{ReadMarker, StoredMessage, User, UserType, rfc3339};
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Sender {
+    pub id: String,
+    pub name: String,
+    pub display_image: Option<String>,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Attachment {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct Message {
+    pub id: String,
+    pub order_id: String,
+    pub seq: i64,
+    pub sender_id: String,
+    pub sender_type: UserType,
+    pub sender: Sender,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub image_url: Option<String>,
+    pub attachments: Vec<Attachment>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<String>,
+    pub is_read: bool,
+    pub read_by: Vec<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Message {
+    /// `readers` are the markers that count for read receipts (the order's participants);
+    /// the sender's own marker never does.
+    pub fn build(m: StoredMessage, sender: Sender, readers: &[ReadMarker]) -> Self {
+        let read_by: Vec<String> = readers
+            .iter()
+            .filter(|r| r.last_read_seq >= m.seq && r.user_id.as_str() != m.sender_id)
+            .map(|r| r.user_id.to_string())
+            .collect();
+        Message {
+            id: m.id,
+            order_id: m.order_id.to_string(),
+            seq: m.seq,
+            sender_id: m.sender_id,
+            sender_type: m.sender_type,
+            sender,
+            message: m.body,
+            image_url: m.image_url,
+            attachments: m
+                .attachment_ids
+                .into_iter()
+                .map(|id| Attachment { id })
+                .collect(),
+            client_message_id: m.client_message_id,
+            is_read: !read_by.is_empty(),
+            read_by,
+            created_at: rfc3339(m.created_at),
+            updated_at: rfc3339(m.updated_at),
+        }
+    }
+}
+
+impl Sender {
+    pub fn from_user(u: &User) -> Self {
+        Sender {
+            id: u.id.to_string(),
+            name: u.name.clone(),
+            display_image: u.display_image.clone(),
+            user_type: u.user_type,
+        }
+    }
+
+    pub fn system() -> Self {
+        Sender {
+            id: SYSTEM_SENDER.into(),
+            name: "System".into(),
+            display_image: None,
+            user_type: UserType::System,
+        }
+    }
+}
+
+/// The sender id of messages the server writes itself.
+pub const SYSTEM_SENDER: &str = "system";

@@ -1,0 +1,10 @@
+//! The wire: every JSON shape of the contract, and the one typed list of server events.
+//! Built once per event and shared by every recipient and by the REST responses.
+
+mod event;
+mod message;
+mod payloads;
+
+pub use event::ServerEvent;
+pub use message::{Attachment, Message, SYSTEM_SENDER, Sender};
+pub use payloads::*;

@@ -1,0 +1,168 @@
+//! The JSON shapes of the contract's events and responses (PROTOCOL.md sections 3–5), field by
+//! field, other than the message itself (`message.rs`).
+
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+use super::Message;
+use crate::domain::UserType;
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionStatus {
+    pub status: &'static str,
+    pub user_id: String,
+    pub user_type: UserType,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Participant {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    pub online: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Joined {
+    pub order_id: String,
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+    pub participants: Vec<Participant>,
+    pub reads: BTreeMap<String, i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryPage {
+    pub messages: Vec<Message>,
+    pub has_more: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingUser {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserTyping {
+    pub order_id: String,
+    pub is_typing: bool,
+    pub user: TypingUser,
+}
+
+/// `user-joined` and `user-left`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Presence {
+    pub order_id: String,
+    pub user_id: String,
+    /// Repeats `userId` for older clients.
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    pub timestamp: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessagesRead {
+    pub order_id: String,
+    pub user_id: String,
+    pub last_read_seq: i64,
+    pub last_read_message_id: Option<String>,
+    pub read_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReadResult {
+    pub order_id: String,
+    pub user_id: String,
+    pub last_read_seq: i64,
+    pub read_at: Option<String>,
+    pub marked: bool,
+}
+
+/// The `leave-order-chat` result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Left {
+    pub order_id: String,
+}
+
+/// The `typing` result; `throttled` when the event was dropped (a start sent too often).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TypingResult {
+    pub order_id: String,
+    pub is_typing: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub throttled: bool,
+}
+
+/// A user as the internal API returns it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserSaved {
+    pub id: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub user_type: UserType,
+    pub display_image: Option<String>,
+    pub blocked: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderUpdated {
+    pub order_id: String,
+    pub order_number: Option<String>,
+    pub status: String,
+    pub customer_id: String,
+    pub agent_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Unread {
+    pub count: i64,
+    pub total: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub by_order: Option<BTreeMap<String, i64>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ChatListEntry {
+    pub order_id: String,
+    pub order_number: Option<String>,
+    pub status: String,
+    pub last_message: Option<Message>,
+    pub unread: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ChatList {
+    pub orders: Vec<ChatListEntry>,
+}
+
+/// The `error` event's payload (when a failing event had no ack callback).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorEvent {
+    pub message: String,
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_ms: Option<u64>,
+}
