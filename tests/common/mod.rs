@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tower::ServiceExt;
 
+mod test_app;
+#[allow(unused_imports)] // each test binary uses a different part
+pub use test_app::{TestApp, TestService};
+
 pub const SECRET: &str = "test-access-secret-0123456789abcdef";
 pub const ADMIN_SECRET: &str = "test-admin-secret-0123456789abcdef";
 pub const INTERNAL_KEY: &str = "test-internal-key";
