@@ -2,12 +2,11 @@
 // modes bind it), throwaway PostgreSQL and Redis instances the tests may stop and start, polling
 // helpers, the complete REST history of an order, and the process figures (/proc) the soak samples.
 import { spawn, execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, readdirSync, chownSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import net from 'node:net';
-import { BIN, signToken, rest, connect } from './server.mjs';
+import { launch } from './server.mjs';
 
 // What this process started and must not leave behind, even when the test run is interrupted
 // (a timeout, Ctrl-C): synchronous stops run on exit and on SIGINT/SIGTERM.
@@ -94,68 +93,24 @@ export function userIds(name) {
 }
 
 /**
- * `order-chat serve` like lib/server.mjs's startServer (same options and the same server object),
- * plus `user`: run the process as that user (e.g. `nobody`), so file permissions apply to it
- * (root ignores them). The process is the server itself (no wrapper), so `proc.pid` is its pid.
+ * `order-chat serve` like lib/server.mjs's startServer (same options and the same server object,
+ * both from its `launch`), but: a clean environment (PATH and the server's settings only), the
+ * SQLite file in a temp dir removed on exit (never E2E_DATABASE_URL), the process killed if
+ * this one exits first, and `user`: run the process as that user (e.g. `nobody`), so file
+ * permissions apply to it (root ignores them). The process is the server itself (no wrapper), so
+ * `proc.pid` is its pid.
  */
 export async function spawnServer(opts = {}) {
-  const secret = opts.secret || 'hardening-access-' + randomUUID();
-  const adminSecret = opts.adminSecret || 'hardening-admin-' + randomUUID();
-  const internalKey = opts.internalKey || 'hardening-internal-' + randomUUID();
   const databaseUrl = opts.databaseUrl ||
     `sqlite://${join(tempDir('order-chat-hardening-', opts.user), 'chat.db')}`;
-  const env = {
-    PATH: process.env.PATH,
-    JWT_ACCESS_SECRET: secret,
-    JWT_ADMIN_ACCESS_SECRET: adminSecret,
-    INTERNAL_API_KEY: internalKey,
-    DATABASE_URL: databaseUrl,
-    HOST: '127.0.0.1',
-    PORT: String(opts.port ?? 0),
-    RUST_LOG: process.env.RUST_LOG || 'warn',
-    ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
-    ...(opts.env || {}),
-  };
-  const spawnOpts = { env, stdio: ['ignore', 'pipe', 'pipe'], cwd: tmpdir() };
-  if (opts.user) Object.assign(spawnOpts, userIds(opts.user));
-  const proc = spawn(BIN, ['serve'], spawnOpts);
-  killOnExit(proc);
-  let stderr = '';
-  proc.stderr.on('data', (d) => { stderr += d; if (process.env.E2E_VERBOSE) process.stderr.write(d); });
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start in 30 s\n${stderr}`)), 30000);
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/listening on (http:\/\/\S+)/);
-      if (m) { clearTimeout(timer); resolve(m[1]); }
-    });
-    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited (${code}) before listening\n${stderr}`)); });
+  return launch({
+    label: 'hardening',
+    ...opts,
+    databaseUrl,
+    baseEnv: { PATH: process.env.PATH },
+    spawn: { cwd: tmpdir(), ...(opts.user ? userIds(opts.user) : {}) },
+    onSpawn: killOnExit,
   });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  const sockets = new Set();
-  const server = {
-    url, proc, pid: proc.pid, secret, adminSecret, internalKey, databaseUrl, exited, sockets,
-    stderr: () => stderr,
-    alive: () => proc.exitCode === null && proc.signalCode === null,
-    closeSockets() {
-      for (const s of sockets) s.close();
-      sockets.clear();
-    },
-    async stop(signal = 'SIGTERM') {
-      server.closeSockets();
-      if (server.alive()) proc.kill(signal);
-      return exited;
-    },
-    token: (userId, claims = {}, o = {}) => signToken({ user: { id: userId }, tokenType: 'access', ...claims }, o.secret || secret, o),
-    adminToken: (email, o = {}) => signToken({ authKey: email, tokenType: 'admin' }, o.secret || adminSecret, o),
-    putOrder: (orderId, body) => internal(server, `orders/${encodeURIComponent(orderId)}`, body),
-    putUser: (userId, body) => internal(server, `users/${encodeURIComponent(userId)}`, body),
-    connect: (token, o = {}) => connect(url, token, { ...o, track: sockets }),
-    refusal: (token, o = {}) => refusal(url, token, o),
-    rest: (method, path, token, body) => rest(url, method, path, token, body),
-  };
-  return server;
 }
 
 /**
@@ -167,29 +122,6 @@ export function logTail(server, n = 3) {
     .filter((l) => / (WARN|ERROR) /.test(l))
     .map((l) => l.replace(/^\S+\s+/, '').replace(/(order|sid)=\S+/g, '$1=…'));
   return [...new Set(lines.reverse())].slice(0, n).reverse();
-}
-
-/** Connect expecting a refusal: resolves with the `connect_error` message (fails if accepted). */
-export async function refusal(url, token, o = {}) {
-  let socket;
-  try {
-    socket = await connect(url, token, o);
-  } catch (err) {
-    return err.message;
-  }
-  socket.close();
-  throw new Error('the handshake was accepted');
-}
-
-async function internal(server, path, body) {
-  const res = await fetch(`${server.url}/api/v0/internal/${path}`, {
-    method: 'PUT',
-    headers: { authorization: `Bearer ${server.internalKey}`, 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  const json = await res.json();
-  if (!res.ok) throw new Error(`internal ${path}: ${res.status} ${JSON.stringify(json)}`);
-  return json.data;
 }
 
 /**

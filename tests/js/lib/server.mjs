@@ -32,13 +32,31 @@ export const uid = (prefix) => `${prefix}-${randomUUID().slice(0, 8)}`;
  * (PostgreSQL runs), else a new SQLite file. Resolves once the server printed its address.
  */
 export async function startServer(opts = {}) {
-  const secret = opts.secret || 'e2e-access-secret-' + randomUUID();
-  const adminSecret = opts.adminSecret || 'e2e-admin-secret-' + randomUUID();
-  const internalKey = opts.internalKey || 'e2e-internal-' + randomUUID();
   const databaseUrl = opts.databaseUrl || process.env.E2E_DATABASE_URL ||
     `sqlite://${join(mkdtempSync(join(tmpdir(), 'order-chat-e2e-')), 'chat.db')}`;
+  return launch({ label: 'e2e', ...opts, databaseUrl });
+}
+
+/**
+ * What every way of starting the server shares: spawn `order-chat serve` with the keys (made up
+ * unless given), the database and the port in its environment, wait until it prints
+ * "listening on", and return the server object the tests use.
+ *
+ * Options: `databaseUrl` (required), `port` (default 0: any free one), `redisUrl`,
+ * `secret`/`adminSecret`/`internalKey`, `env` (more variables), `label` (names the made-up keys),
+ * `baseEnv` (the environment it starts from; default this process's), `spawn` (more options for
+ * child_process.spawn: `cwd`, `uid`/`gid`), `onSpawn(proc)` (called before anything is awaited,
+ * e.g. to kill it when this process exits).
+ */
+export async function launch(opts) {
+  const label = opts.label || 'e2e';
+  const secret = opts.secret || `${label}-access-secret-${randomUUID()}`;
+  const adminSecret = opts.adminSecret || `${label}-admin-secret-${randomUUID()}`;
+  const internalKey = opts.internalKey || `${label}-internal-${randomUUID()}`;
+  const { databaseUrl } = opts;
+  if (!databaseUrl) throw new Error('launch: databaseUrl is required');
   const env = {
-    ...process.env,
+    ...(opts.baseEnv || process.env),
     JWT_ACCESS_SECRET: secret,
     JWT_ADMIN_ACCESS_SECRET: adminSecret,
     INTERNAL_API_KEY: internalKey,
@@ -49,7 +67,8 @@ export async function startServer(opts = {}) {
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...(opts.env || {}),
   };
-  const proc = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(BIN, ['serve'], { ...(opts.spawn || {}), env, stdio: ['ignore', 'pipe', 'pipe'] });
+  opts.onSpawn?.(proc);
   let stderr = '';
   proc.stderr.on('data', (d) => { stderr += d; if (process.env.E2E_VERBOSE) process.stderr.write(d); });
   const url = await new Promise((resolve, reject) => {
@@ -65,8 +84,10 @@ export async function startServer(opts = {}) {
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const sockets = new Set();
   const server = {
-    url, proc, secret, adminSecret, internalKey, databaseUrl, exited, sockets,
+    url, proc, pid: proc.pid, secret, adminSecret, internalKey, databaseUrl, exited, sockets,
     stderr: () => stderr,
+    /** The process has not exited. */
+    alive: () => proc.exitCode === null && proc.signalCode === null,
     /** Close every client socket opened through `server.connect`. */
     closeSockets() {
       for (const s of sockets) s.close();
@@ -75,7 +96,7 @@ export async function startServer(opts = {}) {
     /** Close the client sockets, stop with SIGTERM (or the given signal) and wait for the process to end. */
     async stop(signal = 'SIGTERM') {
       server.closeSockets();
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
+      if (server.alive()) proc.kill(signal);
       return exited;
     },
     token: (userId, claims = {}, o = {}) => signToken({ user: { id: userId }, tokenType: 'access', ...claims }, o.secret || secret, o),
