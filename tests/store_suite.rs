@@ -392,6 +392,58 @@ async fn chats_list_newest_activity_first(s: Arc<dyn Store>) {
     assert_eq!(chats[0].order.number.as_deref(), Some("N-1"));
 }
 
+async fn get_users_returns_the_known_users_of_a_list(s: Arc<dyn Store>) {
+    for (id, name) in [("u1", "Ada"), ("u2", "Bola"), ("u3", "Chi")] {
+        s.put_user(&user(id, name), ProfileSource::Directory, None)
+            .await
+            .unwrap();
+    }
+    let got = s
+        .get_users(&[uid("u2"), uid("nobody"), uid("u1"), uid("ghost"), uid("u3")])
+        .await
+        .unwrap();
+    let mut names: Vec<_> = got
+        .iter()
+        .map(|u| (u.id.to_string(), u.name.clone()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ("u1".to_owned(), "Ada".to_owned()),
+            ("u2".to_owned(), "Bola".to_owned()),
+            ("u3".to_owned(), "Chi".to_owned()),
+        ]
+    );
+    assert_eq!(s.get_users(&[]).await.unwrap(), vec![]);
+    assert_eq!(s.get_users(&[uid("nobody")]).await.unwrap(), vec![]);
+}
+
+async fn get_users_takes_more_ids_than_one_statement_binds(s: Arc<dyn Store>) {
+    // 1,200 ids (one statement binds 1,000), of which a few exist, some in each statement.
+    let ids: Vec<UserId> = (0..1200).map(|i| uid(&format!("u{i:04}"))).collect();
+    let existing = [0, 500, 999, 1000, 1199];
+    for i in existing {
+        s.put_user(
+            &user(&format!("u{i:04}"), "Known"),
+            ProfileSource::Directory,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let mut got: Vec<String> = s
+        .get_users(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    got.sort();
+    let want: Vec<String> = existing.iter().map(|i| format!("u{i:04}")).collect();
+    assert_eq!(got, want);
+}
+
 async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -431,5 +483,7 @@ suite!(
     read_markers_never_move_back,
     unread_counts_cover_own_orders_only,
     chats_list_newest_activity_first,
+    get_users_returns_the_known_users_of_a_list,
+    get_users_takes_more_ids_than_one_statement_binds,
     ping_answers,
 );

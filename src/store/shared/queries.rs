@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, Type};
+use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
 use super::rows::{
     MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, UserRow, order_from_rows, page_of,
@@ -16,6 +16,10 @@ use crate::domain::{
     User, UserId, now_millis,
 };
 use crate::store::{StoreError, StoreResult};
+
+/// Most values one statement binds as a list: far below SQLite's 32,766 parameters (and
+/// PostgreSQL's 65,535), so that a list of any length is a few statements.
+const VALUES_PER_STATEMENT: usize = 1000;
 
 // The bounds are sqlx's own (what `query_as`, `bind` and `fetch_*` ask of a driver), said once
 // for every query below; they hold for `Sqlite` and `Postgres`.
@@ -52,14 +56,24 @@ where
         Ok(row.map(User::from))
     }
 
+    /// One `IN (…)` query per `VALUES_PER_STATEMENT` distinct ids; the users come back in the
+    /// order of `ids`, unknown ids left out.
     pub(crate) async fn get_users(&self, ids: &[UserId]) -> StoreResult<Vec<User>> {
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(u) = self.get_user(id).await? {
-                out.push(u);
+        let mut distinct: Vec<&str> = ids.iter().map(UserId::as_str).collect();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let mut found: HashMap<UserId, User> = HashMap::with_capacity(distinct.len());
+        for chunk in distinct.chunks(VALUES_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(sql::USERS_BY_IDS);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
             }
+            q.push(")");
+            let rows: Vec<UserRow> = q.build_query_as().fetch_all(&self.reader).await?;
+            found.extend(rows.into_iter().map(User::from).map(|u| (u.id.clone(), u)));
         }
-        Ok(out)
+        Ok(ids.iter().filter_map(|id| found.get(id).cloned()).collect())
     }
 
     /// `sql::PUT_USER`: `blocked: None` keeps the stored flag; claims never overwrite the

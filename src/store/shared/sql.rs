@@ -3,11 +3,16 @@
 //! Placeholders are `$N`: PostgreSQL's own, and SQLite binds `$N` to the N-th argument as well
 //! (sqlx reads the number). Booleans are written with `TRUE`/`FALSE`, `OR` and `NOT`, which
 //! SQLite (3.23+) evaluates on its stored 0/1 exactly as PostgreSQL does on `BOOLEAN`.
+//! Lists of values are bound by `QueryBuilder`, which writes each driver's own placeholders.
 
 // Users.
 
 pub(super) const USER_BY_ID: &str =
     "SELECT id, name, user_type, display_image, blocked FROM users WHERE id = $1";
+
+/// Followed by the ids, each bound, and `)`.
+pub(super) const USERS_BY_IDS: &str =
+    "SELECT id, name, user_type, display_image, blocked FROM users WHERE id IN (";
 
 /// A claims write only inserts or refreshes a claims-made profile; a directory write wins.
 /// `$5` (blocked) is NULL to keep the stored flag.
