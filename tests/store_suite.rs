@@ -444,6 +444,70 @@ async fn get_users_takes_more_ids_than_one_statement_binds(s: Arc<dyn Store>) {
     assert_eq!(got, want);
 }
 
+async fn chats_carry_each_orders_last_message_and_unread_count(s: Arc<dyn Store>) {
+    let o1 = order("o1", Some("N-1"), "c1", &["a2", "a1"]);
+    let o2 = order("o2", None, "c1", &["a2"]);
+    let o3 = order("o3", Some("N-3"), "c3", &["c1"]);
+    let elsewhere = order("o4", None, "c4", &["a4"]);
+    for o in [&o1, &o2, &o3, &elsewhere] {
+        s.put_order(o).await.unwrap();
+    }
+    let mut base = order_chat::domain::now_millis() - 60_000;
+    let mut send = |order: &str, sender: &str, body: &str| {
+        let mut m = msg(order, sender, body, None);
+        m.created_at = base;
+        base += 1_000;
+        m
+    };
+    // o1: two by others, one own; o3 (c1 is its agent): two by others, one read; o2: nothing.
+    let batch = [
+        send("o1", "a1", "o1 first"),
+        send("o3", "c3", "o3 first"),
+        send("o1", "c1", "o1 own"),
+        send("o4", "c4", "not c1's"),
+        send("o1", "a2", "o1 last"),
+        send("o3", "c3", "o3 last"),
+    ];
+    for m in batch {
+        s.insert_message(m).await.unwrap();
+    }
+    s.advance_read_marker(&oid("o3"), &uid("c1"), 1, base)
+        .await
+        .unwrap();
+    let chats = s.orders_of_user(&uid("c1")).await.unwrap();
+    let summary: Vec<_> = chats
+        .iter()
+        .map(|c| {
+            (
+                c.order.id.to_string(),
+                c.last_message.as_ref().map(|m| (m.seq, m.body.clone())),
+                c.unread,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("o3".to_owned(), Some((2, "o3 last".to_owned())), 1),
+            ("o1".to_owned(), Some((3, "o1 last".to_owned())), 2),
+            ("o2".to_owned(), None, 0),
+        ],
+        "newest activity first; an order without messages last"
+    );
+    assert_eq!(
+        chats.iter().map(|c| c.order.clone()).collect::<Vec<_>>(),
+        vec![o3, o1, o2],
+        "each order with its own participants, agents in order"
+    );
+    let last = chats[0].last_message.as_ref().unwrap();
+    assert_eq!(last.order_id, oid("o3"));
+    assert_eq!(
+        Some(last),
+        s.message_at(&oid("o3"), 2).await.unwrap().as_ref(),
+        "the last message is read back whole"
+    );
+}
+
 async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -485,5 +549,6 @@ suite!(
     chats_list_newest_activity_first,
     get_users_returns_the_known_users_of_a_list,
     get_users_takes_more_ids_than_one_statement_binds,
+    chats_carry_each_orders_last_message_and_unread_count,
     ping_answers,
 );

@@ -155,29 +155,43 @@ where
         Ok(())
     }
 
+    /// Four queries whatever the number of orders: the orders, all their participants, each
+    /// one's last message, the unread counts.
     pub(crate) async fn orders_of_user(&self, user: &UserId) -> StoreResult<Vec<ChatSummary>> {
         let rows: Vec<OrderRow> = sqlx::query_as(sql::ORDERS_OF_USER)
             .bind(user.as_str())
             .fetch_all(&self.reader)
             .await?;
-        let unread: HashMap<OrderId, i64> = self.unread_by_order(user).await?.into_iter().collect();
-        let mut out = Vec::with_capacity(rows.len());
-        for row in rows {
-            let Some(order) = self.with_participants(Some(row)).await? else {
-                continue;
-            };
-            let last_message = self
-                .history(&order.id, Page::Latest { limit: 1 })
-                .await?
-                .messages
-                .pop();
-            let unread = unread.get(&order.id).copied().unwrap_or(0);
-            out.push(ChatSummary {
-                order,
-                last_message,
-                unread,
-            });
+        let mut parts: HashMap<String, Vec<ParticipantRow>> = HashMap::new();
+        let part_rows: Vec<ParticipantRow> = sqlx::query_as(sql::PARTICIPANTS_OF_USERS_ORDERS)
+            .bind(user.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        for p in part_rows {
+            parts.entry(p.order_id.clone()).or_default().push(p);
         }
+        let last_rows: Vec<MessageRow> = sqlx::query_as(sql::LAST_MESSAGES_OF_USERS_ORDERS)
+            .bind(user.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        let mut last: HashMap<OrderId, StoredMessage> = last_rows
+            .into_iter()
+            .map(StoredMessage::from)
+            .map(|m| (m.order_id.clone(), m))
+            .collect();
+        let unread: HashMap<OrderId, i64> = self.unread_by_order(user).await?.into_iter().collect();
+        let mut out: Vec<ChatSummary> = rows
+            .into_iter()
+            .map(|row| {
+                let order_parts = parts.remove(&row.id).unwrap_or_default();
+                let order = order_from_rows(row, order_parts);
+                ChatSummary {
+                    last_message: last.remove(&order.id),
+                    unread: unread.get(&order.id).copied().unwrap_or(0),
+                    order,
+                }
+            })
+            .collect();
         sort_by_activity(&mut out);
         Ok(out)
     }

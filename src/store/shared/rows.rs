@@ -89,6 +89,7 @@ pub(crate) struct OrderRow {
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct ParticipantRow {
+    pub order_id: String,
     pub user_id: String,
     pub role: String,
 }

@@ -37,7 +37,7 @@ pub(super) const ORDER_BY_ID_OR_NUMBER: &str =
      ORDER BY (id = $1) DESC LIMIT 1";
 
 pub(super) const PARTICIPANTS_OF_ORDER: &str =
-    "SELECT user_id, role FROM order_participants WHERE order_id = $1 ORDER BY position";
+    "SELECT order_id, user_id, role FROM order_participants WHERE order_id = $1 ORDER BY position";
 
 /// The unique index on `order_number` refuses a number another order holds.
 pub(super) const UPSERT_ORDER: &str = "INSERT INTO orders (id, order_number, status, created_at, updated_at) VALUES ($1, $2, $3, $4, $4)
@@ -50,8 +50,25 @@ pub(super) const INSERT_PARTICIPANT: &str =
     "INSERT INTO order_participants (order_id, user_id, role, position) VALUES ($1, $2, $3, $4)
      ON CONFLICT(order_id, user_id) DO NOTHING";
 
+/// The user's orders; the next two queries cover the same orders.
 pub(super) const ORDERS_OF_USER: &str = "SELECT o.id, o.order_number, o.status FROM orders o
      JOIN order_participants p ON p.order_id = o.id WHERE p.user_id = $1";
+
+/// Every participant of every order of the user, each order's in position order.
+pub(super) const PARTICIPANTS_OF_USERS_ORDERS: &str =
+    "SELECT q.order_id, q.user_id, q.role FROM order_participants p
+     JOIN order_participants q ON q.order_id = p.order_id
+     WHERE p.user_id = $1 ORDER BY q.order_id, q.position";
+
+/// The newest message of every order of the user: the one at `orders.last_seq`, which both
+/// backends bump in the transaction that stores the message (one index lookup per order).
+pub(super) const LAST_MESSAGES_OF_USERS_ORDERS: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE (order_id, seq) IN (
+       SELECT o.id, o.last_seq FROM order_participants p JOIN orders o ON o.id = p.order_id
+       WHERE p.user_id = $1)"
+);
 
 // Messages.
 
