@@ -508,6 +508,39 @@ async fn chats_carry_each_orders_last_message_and_unread_count(s: Arc<dyn Store>
     );
 }
 
+async fn taking_another_orders_number_changes_nothing(s: Arc<dyn Store>) {
+    let o1 = order("o1", Some("N-1"), "c1", &["a1"]);
+    let o2 = order("o2", Some("N-2"), "c2", &["a2"]);
+    s.put_order(&o1).await.unwrap();
+    s.put_order(&o2).await.unwrap();
+    let mut taking = order("o2", Some("N-1"), "c2", &["a3"]);
+    taking.status = OrderStatus::parse("delivery").unwrap();
+    let err = s.put_order(&taking).await.unwrap_err();
+    assert!(matches!(err, StoreError::OrderNumberTaken), "{err}");
+    assert_eq!(
+        s.get_order(&oid("o2")).await.unwrap().unwrap(),
+        o2,
+        "the order keeps its number, status and participants"
+    );
+    assert_eq!(s.get_order(&oid("o1")).await.unwrap().unwrap(), o1);
+    assert_eq!(s.find_order("N-1").await.unwrap().unwrap().id, oid("o1"));
+    // A new order with a taken number is refused too, and not created.
+    let err = s
+        .put_order(&order("o9", Some("N-2"), "c9", &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OrderNumberTaken), "{err}");
+    assert_eq!(s.get_order(&oid("o9")).await.unwrap(), None);
+}
+
+async fn a_repeated_participant_keeps_its_first_role(s: Arc<dyn Store>) {
+    s.put_order(&order("o1", None, "c1", &["a1", "c1", "a2", "a1"]))
+        .await
+        .unwrap();
+    let o = s.get_order(&oid("o1")).await.unwrap().unwrap();
+    assert_eq!(o, order("o1", None, "c1", &["a1", "a2"]));
+}
+
 async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -550,5 +583,7 @@ suite!(
     get_users_returns_the_known_users_of_a_list,
     get_users_takes_more_ids_than_one_statement_binds,
     chats_carry_each_orders_last_message_and_unread_count,
+    taking_another_orders_number_changes_nothing,
+    a_repeated_participant_keeps_its_first_role,
     ping_answers,
 );

@@ -21,6 +21,9 @@ use crate::store::{StoreError, StoreResult};
 /// PostgreSQL's 65,535), so that a list of any length is a few statements.
 const VALUES_PER_STATEMENT: usize = 1000;
 
+/// Participant rows per INSERT (4 parameters each).
+const PARTICIPANTS_PER_INSERT: usize = VALUES_PER_STATEMENT / 4;
+
 // The bounds are sqlx's own (what `query_as`, `bind` and `fetch_*` ask of a driver), said once
 // for every query below; they hold for `Sqlite` and `Postgres`.
 impl<DB> Pools<DB>
@@ -140,16 +143,21 @@ where
             .bind(order.id.as_str())
             .execute(&mut *tx)
             .await?;
-        let roles = std::iter::once((&order.customer_id, "customer"))
-            .chain(order.agent_ids.iter().map(|a| (a, "agent")));
-        for (position, (user, role)) in roles.enumerate() {
-            sqlx::query(sql::INSERT_PARTICIPANT)
-                .bind(order.id.as_str())
-                .bind(user.as_str())
-                .bind(role)
-                .bind(position as i64)
-                .execute(&mut *tx)
-                .await?;
+        let roles: Vec<(i64, &UserId, &str)> = std::iter::once((&order.customer_id, "customer"))
+            .chain(order.agent_ids.iter().map(|a| (a, "agent")))
+            .enumerate()
+            .map(|(position, (user, role))| (position as i64, user, role))
+            .collect();
+        for chunk in roles.chunks(PARTICIPANTS_PER_INSERT) {
+            let mut q = QueryBuilder::<DB>::new(sql::INSERT_PARTICIPANTS);
+            q.push_values(chunk, |mut row, (position, user, role)| {
+                row.push_bind(order.id.as_str())
+                    .push_bind(user.as_str())
+                    .push_bind(*role)
+                    .push_bind(*position);
+            });
+            q.push(sql::PARTICIPANTS_END);
+            q.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -46,9 +46,10 @@ pub(super) const UPSERT_ORDER: &str = "INSERT INTO orders (id, order_number, sta
 
 pub(super) const DELETE_PARTICIPANTS: &str = "DELETE FROM order_participants WHERE order_id = $1";
 
-pub(super) const INSERT_PARTICIPANT: &str =
-    "INSERT INTO order_participants (order_id, user_id, role, position) VALUES ($1, $2, $3, $4)
-     ON CONFLICT(order_id, user_id) DO NOTHING";
+/// Followed by `VALUES` rows of (order_id, user_id, role, position), then `PARTICIPANTS_END`.
+pub(super) const INSERT_PARTICIPANTS: &str =
+    "INSERT INTO order_participants (order_id, user_id, role, position) ";
+pub(super) const PARTICIPANTS_END: &str = " ON CONFLICT(order_id, user_id) DO NOTHING";
 
 /// The user's orders; the next two queries cover the same orders.
 pub(super) const ORDERS_OF_USER: &str = "SELECT o.id, o.order_number, o.status FROM orders o
