@@ -392,6 +392,155 @@ async fn chats_list_newest_activity_first(s: Arc<dyn Store>) {
     assert_eq!(chats[0].order.number.as_deref(), Some("N-1"));
 }
 
+async fn get_users_returns_the_known_users_of_a_list(s: Arc<dyn Store>) {
+    for (id, name) in [("u1", "Ada"), ("u2", "Bola"), ("u3", "Chi")] {
+        s.put_user(&user(id, name), ProfileSource::Directory, None)
+            .await
+            .unwrap();
+    }
+    let got = s
+        .get_users(&[uid("u2"), uid("nobody"), uid("u1"), uid("ghost"), uid("u3")])
+        .await
+        .unwrap();
+    let mut names: Vec<_> = got
+        .iter()
+        .map(|u| (u.id.to_string(), u.name.clone()))
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        vec![
+            ("u1".to_owned(), "Ada".to_owned()),
+            ("u2".to_owned(), "Bola".to_owned()),
+            ("u3".to_owned(), "Chi".to_owned()),
+        ]
+    );
+    assert_eq!(s.get_users(&[]).await.unwrap(), vec![]);
+    assert_eq!(s.get_users(&[uid("nobody")]).await.unwrap(), vec![]);
+}
+
+async fn get_users_takes_more_ids_than_one_statement_binds(s: Arc<dyn Store>) {
+    // 1,200 ids (one statement binds 1,000), of which a few exist, some in each statement.
+    let ids: Vec<UserId> = (0..1200).map(|i| uid(&format!("u{i:04}"))).collect();
+    let existing = [0, 500, 999, 1000, 1199];
+    for i in existing {
+        s.put_user(
+            &user(&format!("u{i:04}"), "Known"),
+            ProfileSource::Directory,
+            None,
+        )
+        .await
+        .unwrap();
+    }
+    let mut got: Vec<String> = s
+        .get_users(&ids)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id.to_string())
+        .collect();
+    got.sort();
+    let want: Vec<String> = existing.iter().map(|i| format!("u{i:04}")).collect();
+    assert_eq!(got, want);
+}
+
+async fn chats_carry_each_orders_last_message_and_unread_count(s: Arc<dyn Store>) {
+    let o1 = order("o1", Some("N-1"), "c1", &["a2", "a1"]);
+    let o2 = order("o2", None, "c1", &["a2"]);
+    let o3 = order("o3", Some("N-3"), "c3", &["c1"]);
+    let elsewhere = order("o4", None, "c4", &["a4"]);
+    for o in [&o1, &o2, &o3, &elsewhere] {
+        s.put_order(o).await.unwrap();
+    }
+    let mut base = order_chat::domain::now_millis() - 60_000;
+    let mut send = |order: &str, sender: &str, body: &str| {
+        let mut m = msg(order, sender, body, None);
+        m.created_at = base;
+        base += 1_000;
+        m
+    };
+    // o1: two by others, one own; o3 (c1 is its agent): two by others, one read; o2: nothing.
+    let batch = [
+        send("o1", "a1", "o1 first"),
+        send("o3", "c3", "o3 first"),
+        send("o1", "c1", "o1 own"),
+        send("o4", "c4", "not c1's"),
+        send("o1", "a2", "o1 last"),
+        send("o3", "c3", "o3 last"),
+    ];
+    for m in batch {
+        s.insert_message(m).await.unwrap();
+    }
+    s.advance_read_marker(&oid("o3"), &uid("c1"), 1, base)
+        .await
+        .unwrap();
+    let chats = s.orders_of_user(&uid("c1")).await.unwrap();
+    let summary: Vec<_> = chats
+        .iter()
+        .map(|c| {
+            (
+                c.order.id.to_string(),
+                c.last_message.as_ref().map(|m| (m.seq, m.body.clone())),
+                c.unread,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            ("o3".to_owned(), Some((2, "o3 last".to_owned())), 1),
+            ("o1".to_owned(), Some((3, "o1 last".to_owned())), 2),
+            ("o2".to_owned(), None, 0),
+        ],
+        "newest activity first; an order without messages last"
+    );
+    assert_eq!(
+        chats.iter().map(|c| c.order.clone()).collect::<Vec<_>>(),
+        vec![o3, o1, o2],
+        "each order with its own participants, agents in order"
+    );
+    let last = chats[0].last_message.as_ref().unwrap();
+    assert_eq!(last.order_id, oid("o3"));
+    assert_eq!(
+        Some(last),
+        s.message_at(&oid("o3"), 2).await.unwrap().as_ref(),
+        "the last message is read back whole"
+    );
+}
+
+async fn taking_another_orders_number_changes_nothing(s: Arc<dyn Store>) {
+    let o1 = order("o1", Some("N-1"), "c1", &["a1"]);
+    let o2 = order("o2", Some("N-2"), "c2", &["a2"]);
+    s.put_order(&o1).await.unwrap();
+    s.put_order(&o2).await.unwrap();
+    let mut taking = order("o2", Some("N-1"), "c2", &["a3"]);
+    taking.status = OrderStatus::parse("delivery").unwrap();
+    let err = s.put_order(&taking).await.unwrap_err();
+    assert!(matches!(err, StoreError::OrderNumberTaken), "{err}");
+    assert_eq!(
+        s.get_order(&oid("o2")).await.unwrap().unwrap(),
+        o2,
+        "the order keeps its number, status and participants"
+    );
+    assert_eq!(s.get_order(&oid("o1")).await.unwrap().unwrap(), o1);
+    assert_eq!(s.find_order("N-1").await.unwrap().unwrap().id, oid("o1"));
+    // A new order with a taken number is refused too, and not created.
+    let err = s
+        .put_order(&order("o9", Some("N-2"), "c9", &[]))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::OrderNumberTaken), "{err}");
+    assert_eq!(s.get_order(&oid("o9")).await.unwrap(), None);
+}
+
+async fn a_repeated_participant_keeps_its_first_role(s: Arc<dyn Store>) {
+    s.put_order(&order("o1", None, "c1", &["a1", "c1", "a2", "a1"]))
+        .await
+        .unwrap();
+    let o = s.get_order(&oid("o1")).await.unwrap().unwrap();
+    assert_eq!(o, order("o1", None, "c1", &["a1", "a2"]));
+}
+
 async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -431,5 +580,10 @@ suite!(
     read_markers_never_move_back,
     unread_counts_cover_own_orders_only,
     chats_list_newest_activity_first,
+    get_users_returns_the_known_users_of_a_list,
+    get_users_takes_more_ids_than_one_statement_binds,
+    chats_carry_each_orders_last_message_and_unread_count,
+    taking_another_orders_number_changes_nothing,
+    a_repeated_participant_keeps_its_first_role,
     ping_answers,
 );

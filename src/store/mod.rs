@@ -10,7 +10,7 @@ use crate::domain::{
 };
 
 pub mod postgres;
-mod rows;
+mod shared;
 pub mod sqlite;
 
 #[derive(Debug, thiserror::Error)]

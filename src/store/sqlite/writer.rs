@@ -8,7 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::{PoolCell, is_read_only_error};
 use crate::domain::{Inserted, NewMessage, OrderId, StoredMessage};
-use crate::store::rows::{MESSAGE_COLUMNS, MessageRow};
+use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{StoreError, StoreResult};
 
 /// One message waiting for the group commit.

@@ -1,12 +1,13 @@
-//! Row shapes shared by both backends (the derive is generic over the database).
+//! Row shapes (the derive is generic over the database) and how they become domain values.
 
 use crate::domain::{
-    Order, OrderId, OrderStatus, ReadMarker, StoredMessage, User, UserId, UserType,
+    ChatSummary, History, Order, OrderId, OrderStatus, Page, ReadMarker, StoredMessage, User,
+    UserId, UserType,
 };
 use crate::store::{StoreError, StoreResult};
 
 #[derive(sqlx::FromRow)]
-pub(super) struct MessageRow {
+pub(crate) struct MessageRow {
     id: String,
     order_id: String,
     seq: i64,
@@ -21,8 +22,7 @@ pub(super) struct MessageRow {
 }
 
 /// The column list every message query selects, in `MessageRow`'s order.
-pub(super) const MESSAGE_COLUMNS: &str = "id, order_id, seq, sender_id, sender_type, body, \
-     image_url, attachments, client_message_id, created_at, updated_at";
+pub(crate) const MESSAGE_COLUMNS: &str = super::message_columns!();
 
 impl From<MessageRow> for StoredMessage {
     fn from(r: MessageRow) -> Self {
@@ -43,7 +43,7 @@ impl From<MessageRow> for StoredMessage {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct UserRow {
+pub(crate) struct UserRow {
     id: String,
     name: String,
     user_type: String,
@@ -64,7 +64,7 @@ impl From<UserRow> for User {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct MarkerRow {
+pub(crate) struct MarkerRow {
     user_id: String,
     last_read_seq: i64,
     read_at: i64,
@@ -81,20 +81,21 @@ impl From<MarkerRow> for ReadMarker {
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct OrderRow {
+pub(crate) struct OrderRow {
     pub id: String,
     pub order_number: Option<String>,
     pub status: String,
 }
 
 #[derive(sqlx::FromRow)]
-pub(super) struct ParticipantRow {
+pub(crate) struct ParticipantRow {
+    pub order_id: String,
     pub user_id: String,
     pub role: String,
 }
 
 /// Assemble an order from its row and its participants (ordered by position).
-pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> Order {
+pub(crate) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> Order {
     let mut customer = None;
     let mut agents = Vec::new();
     for p in parts {
@@ -114,7 +115,7 @@ pub(super) fn order_from_rows(row: OrderRow, parts: Vec<ParticipantRow>) -> Orde
 }
 
 /// Map a unique-index violation to the domain's error where the query runs (no check-then-write).
-pub(super) trait OnUnique<T> {
+pub(crate) trait OnUnique<T> {
     fn on_unique(self, err: StoreError) -> StoreResult<T>;
 }
 
@@ -128,8 +129,19 @@ impl<T> OnUnique<T> for Result<T, sqlx::Error> {
 }
 
 /// Sort a user's chats newest activity first (last message, else nothing: those go last).
-pub(super) fn sort_by_activity(chats: &mut [crate::domain::ChatSummary]) {
+pub(crate) fn sort_by_activity(chats: &mut [ChatSummary]) {
     chats.sort_by_key(|c| {
         std::cmp::Reverse(c.last_message.as_ref().map(|m| m.created_at).unwrap_or(0))
     });
+}
+
+/// Turn `limit + 1` fetched rows into a page: oldest first, and whether more lie beyond.
+pub(crate) fn page_of(rows: Vec<MessageRow>, page: Page) -> History {
+    let limit = page.limit() as usize;
+    let has_more = rows.len() > limit;
+    let mut messages: Vec<StoredMessage> = rows.into_iter().take(limit).map(Into::into).collect();
+    if !matches!(page, Page::After { .. }) {
+        messages.reverse();
+    }
+    History { messages, has_more }
 }

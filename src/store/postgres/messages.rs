@@ -1,0 +1,102 @@
+//! Messages on PostgreSQL. The insert is this backend's own: several nodes write, so each
+//! insert row-locks its order (SQLite instead numbers messages in its one writer task). Reads
+//! are the shared queries.
+
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::domain::{History, Inserted, NewMessage, OrderId, Page, StoredMessage};
+use crate::store::shared::{MessageRow, message_columns};
+use crate::store::{MessageStore, StoreError, StoreResult};
+
+// The insert path is PostgreSQL's own: SQLite has no `FOR UPDATE` row locks, and its writer
+// task numbers messages in memory and inserts them in multi-row statements instead.
+const LOCK_ORDER: &str = "SELECT last_seq FROM orders WHERE id = $1 FOR UPDATE";
+
+const SAME_CLIENT_MESSAGE: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE order_id = $1 AND sender_id = $2 AND client_message_id = $3"
+);
+
+const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+
+const INSERT_MESSAGE: &str =
+    "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
+       attachments, client_message_id, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+
+#[async_trait]
+impl MessageStore for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %msg.order_id, user = %msg.sender_id))]
+    async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted> {
+        let mut tx = self.pools.writer.begin().await?;
+        // Lock the order row first: a concurrent send of the same clientMessageId (on any node)
+        // then waits here and finds the first one's row below instead of violating the index.
+        let locked: Option<i64> = sqlx::query_scalar(LOCK_ORDER)
+            .bind(msg.order_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if locked.is_none() {
+            return Err(StoreError::MissingOrder(msg.order_id.to_string()));
+        }
+        if let Some(cid) = &msg.client_message_id {
+            let existing: Option<MessageRow> = sqlx::query_as(SAME_CLIENT_MESSAGE)
+                .bind(msg.order_id.as_str())
+                .bind(&msg.sender_id)
+                .bind(cid.as_str())
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(row) = existing {
+                tx.commit().await?;
+                return Ok(Inserted {
+                    message: row.into(),
+                    created: false,
+                });
+            }
+        }
+        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ)
+            .bind(msg.order_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(seq) = seq else {
+            return Err(StoreError::MissingOrder(msg.order_id.to_string()));
+        };
+        let attachments =
+            serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
+        sqlx::query(INSERT_MESSAGE)
+            .bind(&msg.id)
+            .bind(msg.order_id.as_str())
+            .bind(seq)
+            .bind(&msg.sender_id)
+            .bind(msg.sender_type.as_str())
+            .bind(&msg.body)
+            .bind(&msg.image_url)
+            .bind(&attachments)
+            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
+            .bind(msg.created_at)
+            .bind(msg.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Inserted {
+            message: msg.stored(seq),
+            created: true,
+        })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
+        self.pools.history(order, page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, seq = seq))]
+    async fn message_at(&self, order: &OrderId, seq: i64) -> StoreResult<Option<StoredMessage>> {
+        self.pools.message_at(order, seq).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn last_seq(&self, order: &OrderId) -> StoreResult<i64> {
+        self.pools.last_seq(order).await
+    }
+}

@@ -1,0 +1,31 @@
+//! Read markers on PostgreSQL: the shared queries.
+
+use async_trait::async_trait;
+
+use super::PgStore;
+use crate::domain::{Millis, OrderId, ReadMarker, UserId};
+use crate::store::{ReadStore, StoreResult};
+
+#[async_trait]
+impl ReadStore for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn read_markers(&self, order: &OrderId) -> StoreResult<Vec<ReadMarker>> {
+        self.pools.read_markers(order).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, user = %user, seq = seq))]
+    async fn advance_read_marker(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        seq: i64,
+        at: Millis,
+    ) -> StoreResult<Option<ReadMarker>> {
+        self.pools.advance_read_marker(order, user, seq, at).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]
+    async fn unread_by_order(&self, user: &UserId) -> StoreResult<Vec<(OrderId, i64)>> {
+        self.pools.unread_by_order(user).await
+    }
+}

@@ -1,0 +1,29 @@
+//! What both backends share: the row shapes, the SQL text both databases accept, and the code
+//! that binds and fetches it, generic over the sqlx driver. Only what truly differs (connecting,
+//! SQLite's read-only recovery, how a message gets its `seq`) lives in a backend's own folder.
+
+use sqlx::{Database, Pool};
+
+/// The columns every message query selects, in `MessageRow`'s order (a macro, so that the SQL
+/// texts can `concat!` it into constants).
+macro_rules! message_columns {
+    () => {
+        "id, order_id, seq, sender_id, sender_type, body, image_url, attachments, \
+         client_message_id, created_at, updated_at"
+    };
+}
+pub(crate) use message_columns;
+
+mod queries;
+mod rows;
+mod sql;
+
+pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow};
+
+/// A backend's connection pools: `reader` for queries, `writer` for writes. SQLite keeps a
+/// single writer connection; on PostgreSQL both are the same pool. The queries both backends
+/// run alike are methods of this type (`queries.rs`).
+pub(crate) struct Pools<DB: Database> {
+    pub(crate) writer: Pool<DB>,
+    pub(crate) reader: Pool<DB>,
+}
