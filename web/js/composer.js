@@ -1,0 +1,102 @@
+/*
+ * The message input: Enter sends (Shift+Enter is a new line), the box grows with its text, and
+ * keystrokes become typing notifications (isTyping:true at most every 2 s while typing, false
+ * after 3 s without a keystroke, on blur and when sending).
+ */
+
+const TYPING_IDLE_MS = 3000; // we send isTyping:false after this long without a keystroke
+const TYPING_REFRESH_MS = 2000; // while typing we repeat isTyping:true this often
+
+export class Composer {
+  /**
+   * @param {{input, send, form}} ui
+   * @param {{submit(text), canSend(): boolean, mayType(): boolean, emitTyping(isTyping)}} hooks
+   *   `submit` sends the text (when `canSend`); `mayType` says whether typing may be announced
+   *   now; `emitTyping` tells the room.
+   */
+  constructor(ui, hooks) {
+    this.ui = ui;
+    this.hooks = hooks;
+    this.typingSent = false;
+    this.typingSentAt = 0;
+    this.idleTimer = null;
+    this.bind();
+  }
+
+  bind() {
+    const { input, form, send } = this.ui;
+    if (form) form.addEventListener('submit', (e) => { e.preventDefault(); this.submit(); });
+    else if (send) send.addEventListener('click', (e) => { e.preventDefault(); this.submit(); });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+        e.preventDefault();
+        this.submit();
+      }
+    });
+    input.addEventListener('input', () => {
+      this.autoGrow();
+      this.updateSendState();
+      this.noteTyping();
+    });
+    input.addEventListener('blur', () => this.stopTyping());
+  }
+
+  submit() {
+    const input = this.ui.input;
+    const text = input.value;
+    if (!text.trim() || !this.hooks.canSend()) return;
+    input.value = '';
+    this.autoGrow();
+    this.updateSendState();
+    this.hooks.submit(text);
+    input.focus();
+  }
+
+  /** Called on every keystroke in the input. */
+  noteTyping() {
+    if (!this.hooks.mayType()) return;
+    if (this.ui.input.value.trim() === '') { this.stopTyping(); return; }
+    const now = Date.now();
+    if (!this.typingSent || now - this.typingSentAt >= TYPING_REFRESH_MS) {
+      this.hooks.emitTyping(true);
+      this.typingSent = true;
+      this.typingSentAt = now;
+    }
+    clearTimeout(this.idleTimer);
+    this.idleTimer = setTimeout(() => this.stopTyping(), TYPING_IDLE_MS);
+  }
+
+  stopTyping() {
+    clearTimeout(this.idleTimer);
+    this.idleTimer = null;
+    if (!this.typingSent) return;
+    this.typingSent = false;
+    this.hooks.emitTyping(false);
+  }
+
+  /** The connection dropped: the server forgot our typing state, and so do we. */
+  forgetTyping() {
+    this.typingSent = false;
+    clearTimeout(this.idleTimer);
+  }
+
+  /** Enable or disable the input; `placeholder` says why it is disabled (or invites typing). */
+  setEnabled(enabled, placeholder) {
+    const { input, send, form } = this.ui;
+    input.disabled = !enabled;
+    if (send) send.disabled = !enabled;
+    input.placeholder = placeholder;
+    if (form) form.classList.toggle('composer--disabled', !enabled);
+    this.updateSendState();
+  }
+
+  updateSendState() {
+    if (this.ui.send) this.ui.send.classList.toggle('composer__send--idle', this.ui.input.value.trim() === '');
+  }
+
+  autoGrow() {
+    const input = this.ui.input;
+    input.style.height = 'auto';
+    input.style.height = Math.min(input.scrollHeight + 2, 160) + 'px';
+  }
+}

@@ -1,0 +1,361 @@
+/*
+ * The chat's DOM: message bubbles in seq order, pending sends, notices, receipts, the typing
+ * line, the header, the connection banner and the error line. It draws what it is told; the
+ * state lives in timeline.js and the decisions in chat.js.
+ */
+import { el, renderText, timeElement, imageUrl, avatar } from './dom.js';
+import { ROLE_LABELS, statusLabel } from './format.js';
+
+const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one sender are grouped
+
+const BANNER_TEXT = {
+  connecting: 'Connecting…',
+  reconnecting: 'Connection lost. Reconnecting…',
+  connected: 'Connected',
+  left: 'You left the chat.',
+  error: 'Cannot connect.',
+};
+
+/** The elements of chat.html that the page uses (only the first two are required). */
+export function findElements(doc = document) {
+  const $ = (id) => doc.getElementById(id);
+  return {
+    container: $('message-container'),
+    input: $('message-input'),
+    send: $('send-button'),
+    typing: $('typing-indicator'),
+    typingText: $('typing-text'),
+    form: $('composer'),
+    banner: $('connection-banner'),
+    bannerText: $('connection-text'),
+    bannerAction: $('connection-action'),
+    error: $('chat-error'),
+    errorText: $('chat-error-text'),
+    errorClose: $('chat-error-close'),
+    title: $('chat-title'),
+    subtitle: $('chat-subtitle'),
+    status: $('order-status'),
+    leave: $('leave-button'),
+    loadOlder: $('load-older'),
+    historyStatus: $('history-status'),
+    empty: $('empty-state'),
+    jump: $('jump-latest'),
+  };
+}
+
+export class ChatView {
+  constructor(ui) {
+    this.ui = ui;
+    this.nodes = new Map(); // seq -> element of a stored message
+    this.pendingNodes = new Map(); // clientMessageId -> element
+    this.stick = true; // the reader is at the bottom: follow new messages
+  }
+
+  // ---- messages ------------------------------------------------------------------------------
+
+  /** Put a stored message before the one with `nextSeq` (or before the pending sends). */
+  insertMessage(m, nextSeq, o) {
+    const node = this.messageNode(m, o);
+    this.nodes.set(m.seq, node);
+    const before = (nextSeq !== undefined && this.nodes.get(nextSeq)) || this.firstPendingNode();
+    this.ui.container.insertBefore(node, before || null);
+    regroup(node);
+    if (node.nextElementSibling) regroup(node.nextElementSibling);
+  }
+
+  firstPendingNode() {
+    return this.ui.container.querySelector('.msg--pending');
+  }
+
+  /** @param {{own: boolean, receipt?: {state, readers}}} o */
+  messageNode(m, o) {
+    const senderType = m.senderType || (m.sender && m.sender.type) || 'customer';
+    const name = (m.sender && m.sender.name) || (senderType === 'system' ? 'System' : 'Unknown user');
+    const time = Date.parse(m.createdAt);
+
+    if (senderType === 'system') {
+      const node = el('div', 'msg msg--system');
+      node.dataset.seq = String(m.seq);
+      node.dataset.id = String(m.id);
+      node.dataset.senderType = 'system';
+      const pill = el('p', 'msg__system');
+      const label = el('span', 'visually-hidden', 'System message: ');
+      const text = el('span', 'msg__system-text');
+      renderText(text, String(m.message || ''));
+      pill.append(label, text, ' ', timeElement(m.createdAt));
+      node.appendChild(pill);
+      return node;
+    }
+
+    const own = o.own;
+    const node = el('article', 'msg ' + (own ? 'msg--own' : 'msg--other') + ' msg--' + senderType);
+    node.dataset.seq = String(m.seq);
+    node.dataset.id = String(m.id);
+    node.dataset.senderId = String(m.senderId);
+    node.dataset.senderType = senderType;
+    if (!Number.isNaN(time)) node.dataset.time = String(time);
+
+    if (!own) node.appendChild(avatar(m.sender || { id: m.senderId, name }));
+
+    const body = el('div', 'msg__body');
+    const meta = el('div', 'msg__meta');
+    meta.appendChild(el('span', 'msg__sender', own ? 'You' : name));
+    if (!own && ROLE_LABELS[senderType]) meta.appendChild(el('span', 'msg__role msg__role--' + senderType, ROLE_LABELS[senderType]));
+    body.appendChild(meta);
+
+    const bubble = el('div', 'msg__bubble');
+    const text = String(m.message || '');
+    if (text) {
+      const p = el('p', 'msg__text');
+      renderText(p, text);
+      bubble.appendChild(p);
+    }
+    const src = imageUrl(m.imageUrl);
+    if (src) {
+      bubble.appendChild(this.imageNode(src, own ? 'you' : name));
+    } else if (m.imageUrl) {
+      bubble.appendChild(el('p', 'msg__note', 'An image was attached but it cannot be shown here.'));
+    }
+    const footer = el('div', 'msg__footer');
+    footer.appendChild(timeElement(m.createdAt));
+    if (own) footer.appendChild(el('span', 'msg__status'));
+    bubble.appendChild(footer);
+    body.appendChild(bubble);
+    node.appendChild(body);
+    if (own) setReceipt(node, o.receipt || { state: 'sent', readers: [] });
+    return node;
+  }
+
+  imageNode(src, from) {
+    const link = el('a', 'msg__image');
+    link.href = src;
+    link.target = '_blank';
+    link.rel = 'noopener noreferrer';
+    const img = el('img');
+    img.alt = `Image from ${from}`;
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    img.referrerPolicy = 'no-referrer';
+    img.addEventListener('load', () => { if (this.stick) this.scrollToBottom(); });
+    img.addEventListener('error', () => { link.classList.add('msg__image--broken'); img.alt = 'Image could not be loaded'; });
+    img.src = src;
+    link.appendChild(img);
+    return link;
+  }
+
+  /** Redraw ✓ / ✓✓ of own messages; `receiptOf(id)` answers from the timeline. */
+  refreshReceipts(receiptOf) {
+    for (const node of this.ui.container.querySelectorAll('.msg--own[data-seq]')) {
+      const r = receiptOf(node.dataset.id);
+      if (!r) continue;
+      if (node.dataset.status !== r.state || r.state === 'read') setReceipt(node, r);
+    }
+  }
+
+  // ---- pending sends -------------------------------------------------------------------------
+
+  /** A bubble for a send that has no ack yet, at the bottom. */
+  addPending(entry, senderId) {
+    const node = el('article', 'msg msg--own msg--pending');
+    node.dataset.clientMessageId = entry.cid;
+    node.dataset.senderId = senderId || '';
+    node.dataset.status = 'pending';
+    node.dataset.time = String(entry.createdAt);
+    const body = el('div', 'msg__body');
+    const meta = el('div', 'msg__meta');
+    meta.appendChild(el('span', 'msg__sender', 'You'));
+    body.appendChild(meta);
+    const bubble = el('div', 'msg__bubble');
+    const p = el('p', 'msg__text');
+    renderText(p, entry.text);
+    bubble.appendChild(p);
+    const footer = el('div', 'msg__footer');
+    const status = el('span', 'msg__status msg__status--pending', 'Sending…');
+    status.dataset.status = 'pending';
+    footer.appendChild(status);
+    bubble.appendChild(footer);
+    body.appendChild(bubble);
+    node.appendChild(body);
+    this.pendingNodes.set(entry.cid, node);
+    this.ui.container.appendChild(node);
+  }
+
+  /**
+   * Show a pending send's state: "Waiting for connection…" / "Sending…", or failed with Retry
+   * and Delete buttons (`actions.retry()`, `actions.discard()`).
+   */
+  showPendingState(entry, { online, actions }) {
+    const node = this.pendingNodes.get(entry.cid);
+    if (!node) return;
+    const failed = entry.state === 'failed';
+    node.dataset.status = failed ? 'failed' : 'pending';
+    node.classList.toggle('msg--failed', failed);
+    const footer = node.querySelector('.msg__footer');
+    footer.textContent = '';
+    if (failed) {
+      footer.appendChild(el('span', 'msg__status msg__status--failed', entry.note || 'Not sent'));
+      const retry = el('button', 'msg__retry', 'Retry');
+      retry.type = 'button';
+      retry.addEventListener('click', () => actions.retry());
+      const discard = el('button', 'msg__retry', 'Delete');
+      discard.type = 'button';
+      discard.addEventListener('click', () => actions.discard());
+      footer.append(retry, discard);
+    } else {
+      const s = el('span', 'msg__status msg__status--pending', entry.state === 'queued' && !online ? 'Waiting for connection…' : 'Sending…');
+      s.dataset.status = 'pending';
+      footer.appendChild(s);
+    }
+  }
+
+  removePending(cid) {
+    const node = this.pendingNodes.get(cid);
+    if (node) node.remove();
+    this.pendingNodes.delete(cid);
+  }
+
+  // ---- notices, typing, history --------------------------------------------------------------
+
+  /** "Tunde joined the chat · 10:15": a line between the messages (not stored). */
+  addNotice(text, kind, userId, timestamp) {
+    const atBottom = this.isAtBottom();
+    const node = el('div', 'notice notice--' + kind);
+    node.dataset.kind = kind;
+    if (userId) node.dataset.userId = userId;
+    const p = el('p', 'notice__text', text);
+    p.append(' · ');
+    p.appendChild(timeElement(timestamp || new Date().toISOString()));
+    node.appendChild(p);
+    this.ui.container.insertBefore(node, this.firstPendingNode());
+    const next = node.nextElementSibling;
+    if (next) regroup(next);
+    if (atBottom) this.scrollToBottom();
+  }
+
+  renderTyping(text) {
+    const box = this.ui.typing;
+    if (!box) return;
+    (this.ui.typingText || box).textContent = text;
+    box.hidden = !text;
+    box.classList.toggle('typing--visible', !!text);
+  }
+
+  /** @param {{hasMoreOlder, loadingOlder, everJoined, hasContent, hasMessages, fatal}} s */
+  showHistoryState(s) {
+    const { loadOlder, historyStatus, empty } = this.ui;
+    if (loadOlder) loadOlder.hidden = !s.hasMoreOlder || s.loadingOlder;
+    if (historyStatus) {
+      let text = '';
+      if (s.loadingOlder) text = 'Loading older messages…';
+      else if (s.everJoined && !s.hasMoreOlder && s.hasMessages) text = 'This is the beginning of the conversation.';
+      historyStatus.textContent = text;
+    }
+    if (empty) empty.hidden = s.hasContent || !s.everJoined || !!s.fatal;
+  }
+
+  // ---- scrolling -----------------------------------------------------------------------------
+
+  isAtBottom() {
+    const c = this.ui.container;
+    return c.scrollHeight - c.scrollTop - c.clientHeight < 48;
+  }
+
+  scrollToBottom() {
+    const c = this.ui.container;
+    c.scrollTop = c.scrollHeight;
+    this.stick = true;
+    if (this.ui.jump) this.ui.jump.hidden = true;
+  }
+
+  showJump() {
+    if (this.ui.jump) this.ui.jump.hidden = false;
+  }
+
+  // ---- header, banner, errors ----------------------------------------------------------------
+
+  setBanner(state, text, action) {
+    const { banner, bannerText, bannerAction } = this.ui;
+    if (!banner) return;
+    banner.dataset.state = state;
+    (bannerText || banner).textContent = text || BANNER_TEXT[state] || '';
+    banner.classList.remove('banner--hidden');
+    clearTimeout(this.bannerTimer);
+    if (state === 'connected') {
+      this.bannerTimer = setTimeout(() => banner.classList.add('banner--hidden'), 2500);
+    }
+    if (bannerAction) {
+      const label = state === 'left' ? 'Rejoin' : action;
+      bannerAction.hidden = !label;
+      if (label) bannerAction.textContent = label;
+    }
+  }
+
+  fail(text, opts = {}) {
+    const { error, errorText, errorClose } = this.ui;
+    if (!error) { console.warn('order-chat:', text); return; }
+    (errorText || error).textContent = text;
+    error.hidden = false;
+    error.classList.toggle('alert--soft', !!opts.soft);
+    if (errorClose) errorClose.hidden = !opts.soft;
+  }
+
+  clearError() {
+    if (this.ui.error) this.ui.error.hidden = true;
+  }
+
+  /** @param {{orderNumber, orderStatus, others, everJoined}} h */
+  renderHeader(h) {
+    const { title, subtitle, status } = this.ui;
+    const name = h.orderNumber ? `Order ${h.orderNumber}` : 'Order chat';
+    if (title) title.textContent = name;
+    document.title = name + ' · Chat';
+    if (status) {
+      status.hidden = !h.orderStatus;
+      if (h.orderStatus) {
+        status.textContent = statusLabel(h.orderStatus);
+        status.dataset.status = String(h.orderStatus);
+      }
+    }
+    if (!subtitle) return;
+    subtitle.textContent = '';
+    if (!h.others.length) {
+      subtitle.textContent = h.everJoined ? 'No one else is in this chat yet' : 'Loading conversation…';
+      return;
+    }
+    h.others.forEach((p, i) => {
+      if (i > 0) subtitle.append(', ');
+      const span = el('span', 'person' + (p.online ? ' person--online' : ''));
+      span.appendChild(el('span', 'person__dot'));
+      span.append(p.name || p.id);
+      if (ROLE_LABELS[p.type]) span.appendChild(el('span', 'visually-hidden', `, ${ROLE_LABELS[p.type].toLowerCase()}`));
+      span.appendChild(el('span', 'person__state', p.online ? ' · online' : ' · offline'));
+      subtitle.appendChild(span);
+    });
+  }
+}
+
+/** Consecutive messages of one sender within a few minutes share the name and avatar. */
+function regroup(node) {
+  if (!node.classList || !node.classList.contains('msg') || node.classList.contains('msg--system')) return;
+  const prev = node.previousElementSibling;
+  const same = prev && prev.classList.contains('msg') && !prev.classList.contains('msg--system') &&
+    prev.dataset.senderId === node.dataset.senderId &&
+    Math.abs(Number(node.dataset.time || 0) - Number(prev.dataset.time || 0)) < GROUP_WINDOW_MS;
+  node.classList.toggle('msg--cont', !!same);
+}
+
+function setReceipt(node, { state, readers }) {
+  node.dataset.status = state;
+  const status = node.querySelector('.msg__status');
+  if (!status) return;
+  status.dataset.status = state;
+  if (state === 'read') {
+    status.textContent = '✓✓';
+    status.title = readers.length ? 'Read by ' + readers.join(', ') : 'Read';
+    status.setAttribute('aria-label', status.title);
+  } else {
+    status.textContent = '✓';
+    status.title = 'Sent';
+    status.setAttribute('aria-label', 'Sent');
+  }
+}
