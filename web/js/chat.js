@@ -12,7 +12,8 @@
  *
  * The parts: timeline.js (the state, no DOM), connection.js (the socket) and events.js (what its
  * events do), render.js (the DOM), composer.js (the input), sender.js (pending sends),
- * history.js (REST paging). This file holds the chat's state and wires them.
+ * history.js (REST paging). This file holds the chat's state and wires them. chat.html without an
+ * orderId is the inbox (inbox.js).
  */
 import { Timeline } from './timeline.js';
 import { Connection, CATCH_UP_LIMIT } from './connection.js';
@@ -21,8 +22,9 @@ import { ChatView, findElements } from './render.js';
 import { Composer } from './composer.js';
 import { Sender } from './sender.js';
 import { History } from './history.js';
-import { bindChatPage } from './page.js';
+import { bindChatPage, inboxHref } from './page.js';
 import { resolveToken, storedToken, api } from './session.js';
+import { startInbox } from './inbox.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
 
 /** Join refusals that asking again will not change. */
@@ -63,6 +65,7 @@ export class ChatClient {
     this.sender = new Sender(this);
     this.connection = new Connection(() => this.currentToken(), connectionHooks(this));
     bindChatPage(this);
+    this.userId = this.timeline.userId; // the header's link back to the inbox names the user
     this.updateComposer();
 
     if (!this.orderId) {
@@ -83,7 +86,10 @@ export class ChatClient {
   static storedToken(userId) { return storedToken(userId); }
 
   get userId() { return this.timeline.userId; }
-  set userId(id) { this.timeline.userId = id == null ? null : String(id); }
+  set userId(id) {
+    this.timeline.userId = id == null ? null : String(id);
+    if (this.ui.inboxLink) this.ui.inboxLink.href = inboxHref(this.timeline.userId);
+  }
 
   /** The token to use now (re-read on every reconnect, so a refreshed token is picked up). */
   currentToken() {
@@ -343,10 +349,15 @@ export class ChatClient {
 
 window.ChatClient = ChatClient;
 
-// chat.html starts the client for the order in its address; other pages create their own.
+// chat.html starts the client for the order in its address (or, without one, the inbox); other
+// pages create their own.
 function boot() {
   if (!document.body || !document.body.hasAttribute('data-chat-autostart')) return;
   const params = new URLSearchParams(window.location.search);
+  if (!params.get('orderId') && document.getElementById('inbox')) {
+    window.chatInbox = startInbox(params.get('userId'));
+    return;
+  }
   window.chatClient = new ChatClient(params.get('orderId'), params.get('userId'));
 }
 if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);

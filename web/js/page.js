@@ -31,3 +31,11 @@ export function bindChatPage(chat) {
   // Back/forward cache: the connection was closed on pagehide, so start afresh.
   window.addEventListener('pageshow', (e) => { if (e.persisted && chat.destroyed) window.location.reload(); });
 }
+
+/**
+ * The header's way back to the inbox: /chat.html without an order, naming the user so that the
+ * inbox picks this user's stored token when two users' chats are open in one browser.
+ */
+export function inboxHref(userId) {
+  return '/chat.html' + (userId ? '?' + new URLSearchParams({ userId }) : '');
+}

@@ -36,6 +36,7 @@ export function findElements(doc = document) {
     subtitle: $('chat-subtitle'),
     status: $('order-status'),
     leave: $('leave-button'),
+    inboxLink: $('inbox-link'),
     loadOlder: $('load-older'),
     historyStatus: $('history-status'),
     empty: $('empty-state'),
