@@ -93,6 +93,7 @@ if [ -d cluster ]; then
   E2E_DATABASE_URL=$(createdb_e2e cluster) E2E_REDIS_URL="$ORDER_CHAT_TEST_REDIS_URL" \
     node --test --test-concurrency=1 cluster/
 fi
+node --test web/  # unit tests of the page's modules (web/js), in Node without a browser
 log "browser suite (playwright-core + Debian Chromium)"
 node --test --test-concurrency=1 browser/
 if [ -d hardening ]; then
