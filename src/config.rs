@@ -23,7 +23,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the chat server.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the server on an SQLite file with a demo order, and print a chat link for its
     /// customer and for its agent.
     Demo(DemoArgs),
@@ -93,6 +93,12 @@ pub struct LimitArgs {
     /// Order chats one connection may have joined at once.
     #[arg(long, env = "MAX_ROOMS_PER_SOCKET", default_value_t = 50)]
     pub max_rooms_per_socket: usize,
+    /// How long after sending its sender may edit a message, e.g. `15m`, `1h`, `0s` (never).
+    #[arg(long, env = "EDIT_WINDOW", default_value = "15m", value_parser = humantime::parse_duration)]
+    pub edit_window: std::time::Duration,
+    /// How long after sending its sender may delete a message (admins always may), e.g. `24h`.
+    #[arg(long, env = "DELETE_WINDOW", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub delete_window: std::time::Duration,
 }
 
 impl LimitArgs {
@@ -103,6 +109,8 @@ impl LimitArgs {
             typing_per_second: self.typing_per_second,
             sockets_per_user: self.max_sockets_per_user,
             rooms_per_socket: self.max_rooms_per_socket,
+            edit_window: self.edit_window,
+            delete_window: self.delete_window,
         }
     }
 }

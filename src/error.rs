@@ -30,6 +30,12 @@ pub enum ChatError {
     OrderClosed,
     #[error("Join the order chat first (join-order-chat)")]
     NotJoined,
+    #[error("Message not found in this order")]
+    MessageNotFound,
+    #[error("This message can no longer be edited (the edit window has passed)")]
+    EditWindowPassed,
+    #[error("This message can no longer be deleted (the delete window has passed)")]
+    DeleteWindowPassed,
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("Too many requests: retry in {} ms", .retry_after.as_millis())]
@@ -69,6 +75,9 @@ impl ChatError {
             ChatError::OrderNotFound => "ORDER_NOT_FOUND",
             ChatError::OrderClosed => "ORDER_CLOSED",
             ChatError::NotJoined => "NOT_JOINED",
+            ChatError::MessageNotFound => "MESSAGE_NOT_FOUND",
+            ChatError::EditWindowPassed => "EDIT_WINDOW_PASSED",
+            ChatError::DeleteWindowPassed => "DELETE_WINDOW_PASSED",
             ChatError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
             ChatError::RateLimited { .. } => "RATE_LIMITED",
             ChatError::NotFound(_) => "NOT_FOUND",

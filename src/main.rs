@@ -12,7 +12,7 @@ fn main() -> std::process::ExitCode {
     };
     let result = runtime.block_on(async move {
         match cli.command {
-            Command::Serve(args) => order_chat::run::serve(args).await,
+            Command::Serve(args) => order_chat::run::serve(*args).await,
             Command::Demo(args) => order_chat::run::demo(args).await,
         }
     });

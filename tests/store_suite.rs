@@ -40,6 +40,7 @@ fn msg(order: &str, sender: &str, body: &str, client_id: Option<&str>) -> NewMes
         attachment_ids: vec![],
         client_message_id: client_id.map(|c| ClientMessageId::parse(c).unwrap()),
         created_at: order_chat::domain::now_millis(),
+        reply_to_id: None,
     }
 }
 
@@ -545,30 +546,7 @@ async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
 
-macro_rules! suite {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let db = super::common::sqlite_db();
-                    super::$name(super::common::open_store(&db).await).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    let Some(db) = super::common::postgres_db().await else { return };
-                    super::$name(super::common::open_store(&db).await).await;
-                }
-            )*
-        }
-    };
-}
-
-suite!(
+store_suite!(
     users_keep_the_directory_word,
     orders_round_trip_and_resolve_numbers,
     seq_is_gapless_with_50_concurrent_senders,

@@ -4,8 +4,10 @@
 
 use libfuzzer_sys::fuzz_target;
 use order_chat::auth::Verifier;
+use order_chat::domain::Emoji;
 use order_chat::service::requests::{
-    JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave,
+    DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, SendRequest,
+    Target, TypingRequest, parse_leave,
 };
 use order_chat::service::{OrderUpsert, UserUpsert};
 
@@ -19,12 +21,23 @@ fuzz_target!(|data: &[u8]| {
         let _ = MarkReadRequest::parse(&v);
         let _ = MarkReadRequest::parse_body("o1", Some(&v));
         let _ = parse_leave(&v);
+        let path = || Target {
+            order: &text,
+            message: &text,
+        };
+        let _ = EditRequest::parse(&v, None);
+        let _ = EditRequest::parse(&v, Some(path()));
+        let _ = DeleteRequest::parse(&v, None);
+        let _ = DeleteRequest::parse(&v, Some(path()));
+        let _ = ReactionRequest::parse(&v, None, None);
+        let _ = ReactionRequest::parse(&v, Some(path()), Some(&text));
         let _ = OrderUpsert::parse("o1", &v);
         let _ = UserUpsert::parse("u1", &v);
         if let Some(s) = v.as_str() {
             let _ = OrderUpsert::parse(s, &v);
         }
     }
+    let _ = Emoji::parse(&text);
     let verifier = Verifier::hmac(b"fuzz-secret", Some(b"fuzz-admin"));
     let _ = verifier.verify(&text);
 });

@@ -53,6 +53,7 @@ macro_rules! id_type {
 id_type!(UserId, "user id");
 id_type!(OrderId, "order id");
 id_type!(ClientMessageId, "clientMessageId");
+id_type!(MessageId, "messageId");
 
 /// How a client names an order: its id or its order number (e.g. `B2S-7F3KQ`).
 /// Both follow the id rule; the store resolves a number to the id.

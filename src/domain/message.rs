@@ -1,6 +1,6 @@
 //! Messages and the pages of history they are read in.
 
-use super::{ClientMessageId, Millis, Order, OrderId, UserType};
+use super::{ClientMessageId, MessageId, Millis, Order, OrderId, UserType};
 
 /// A message as stored. `seq` is assigned by the store in the insert's transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -16,6 +16,20 @@ pub struct StoredMessage {
     pub client_message_id: Option<String>,
     pub created_at: Millis,
     pub updated_at: Millis,
+    /// The order's change counter at this message's latest change (§10).
+    pub rev: i64,
+    /// The message this one answers.
+    pub reply_to_id: Option<String>,
+    pub edited_at: Option<Millis>,
+    /// Set once the message is a tombstone.
+    pub deleted_at: Option<Millis>,
+    pub deleted_by: Option<String>,
+}
+
+impl StoredMessage {
+    pub fn is_deleted(&self) -> bool {
+        self.deleted_at.is_some()
+    }
 }
 
 /// A message to store; the store gives it its `seq`.
@@ -30,11 +44,12 @@ pub struct NewMessage {
     pub attachment_ids: Vec<String>,
     pub client_message_id: Option<ClientMessageId>,
     pub created_at: Millis,
+    pub reply_to_id: Option<MessageId>,
 }
 
 impl NewMessage {
-    /// The stored form of this message once it has its `seq`.
-    pub fn stored(self, seq: i64) -> StoredMessage {
+    /// The stored form of this message once it has its `seq` and `rev`.
+    pub fn stored(self, seq: i64, rev: i64) -> StoredMessage {
         StoredMessage {
             id: self.id,
             order_id: self.order_id,
@@ -47,6 +62,11 @@ impl NewMessage {
             client_message_id: self.client_message_id.map(|c| c.as_str().to_owned()),
             created_at: self.created_at,
             updated_at: self.created_at,
+            rev,
+            reply_to_id: self.reply_to_id.map(|r| r.as_str().to_owned()),
+            edited_at: None,
+            deleted_at: None,
+            deleted_by: None,
         }
     }
 }
@@ -68,23 +88,29 @@ pub enum Page {
     After { seq: i64, limit: u32 },
     /// Messages with `seq < before`, the newest `limit` of them.
     Before { seq: i64, limit: u32 },
+    /// Messages changed after `rev` (new, edited, deleted, reacted to), the `limit` earliest
+    /// changes, ordered by `rev`.
+    Changed { rev: i64, limit: u32 },
 }
 
 impl Page {
     pub fn limit(self) -> u32 {
         match self {
-            Page::Latest { limit } | Page::After { limit, .. } | Page::Before { limit, .. } => {
-                limit
-            }
+            Page::Latest { limit }
+            | Page::After { limit, .. }
+            | Page::Before { limit, .. }
+            | Page::Changed { limit, .. } => limit,
         }
     }
 }
 
-/// A page of history: oldest first, and whether more lie beyond it in the page's direction.
+/// A page of history: oldest first (by `rev` for `Changed`), whether more lie beyond it in
+/// the page's direction, and the order's `rev` when the page was read.
 #[derive(Debug, Clone)]
 pub struct History {
     pub messages: Vec<StoredMessage>,
     pub has_more: bool,
+    pub rev: i64,
 }
 
 /// One entry of a user's chat list.

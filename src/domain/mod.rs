@@ -2,6 +2,8 @@
 //! it depends on nothing of ours. Values are built by `parse`, so an invalid id, role or status
 //! cannot exist past the edge.
 
+mod change;
+mod emoji;
 mod ids;
 mod message;
 mod order;
@@ -9,7 +11,11 @@ mod read;
 mod time;
 mod user;
 
-pub use ids::{ClientMessageId, IdError, OrderId, OrderRef, UserId};
+pub use change::{
+    Applied, Change, MAX_EMOJI_PER_MESSAGE, MAX_EMOJI_PER_USER, Reaction, Refusal, Revision,
+};
+pub use emoji::Emoji;
+pub use ids::{ClientMessageId, IdError, MessageId, OrderId, OrderRef, UserId};
 pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
 pub use order::{Order, OrderStatus};
 pub use read::ReadMarker;

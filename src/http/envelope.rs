@@ -42,8 +42,13 @@ fn status_of(e: &ChatError) -> StatusCode {
         ChatError::Unauthorized(AuthFailure::Blocked) => StatusCode::FORBIDDEN,
         ChatError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
         ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
-        ChatError::OrderNotFound | ChatError::NotFound(_) => StatusCode::NOT_FOUND,
-        ChatError::OrderClosed | ChatError::NotJoined => StatusCode::CONFLICT,
+        ChatError::OrderNotFound | ChatError::NotFound(_) | ChatError::MessageNotFound => {
+            StatusCode::NOT_FOUND
+        }
+        ChatError::OrderClosed
+        | ChatError::NotJoined
+        | ChatError::EditWindowPassed
+        | ChatError::DeleteWindowPassed => StatusCode::CONFLICT,
         ChatError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
         ChatError::RateLimited { .. } | ChatError::LimitExceeded(_) => {
             StatusCode::TOO_MANY_REQUESTS

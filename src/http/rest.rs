@@ -7,16 +7,19 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{get, patch, post, put};
 use axum::{Router, http::header};
 use bytes::Bytes;
 use serde_json::Value;
 
 use super::envelope::{ApiError, ApiResult, success, success_with};
+use crate::domain::MessageId;
 use crate::domain::OrderRef;
 use crate::domain::Page;
 use crate::error::{AuthFailure, ChatError};
-use crate::service::requests::{MarkReadRequest, SendRequest, limit_value};
+use crate::service::requests::{
+    DeleteRequest, EditRequest, MarkReadRequest, ReactionRequest, SendRequest, Target, limit_value,
+};
 use crate::service::{Caller, ChatService};
 
 pub fn routes() -> Router<Arc<ChatService>> {
@@ -30,6 +33,19 @@ pub fn routes() -> Router<Arc<ChatService>> {
         .route("/orders/{order_id}/messages", get(history).post(send))
         .route("/orders/{order_id}/read", post(mark_read))
         .route("/unread-count", get(unread))
+        // The message lifecycle (§11).
+        .route(
+            "/orders/{order_id}/messages/{message_id}",
+            patch(edit).delete(delete),
+        )
+        .route(
+            "/orders/{order_id}/messages/{message_id}/reactions/{emoji}",
+            put(add_reaction).delete(remove_reaction),
+        )
+        .route(
+            "/orders/{order_id}/messages/{message_id}/revisions",
+            get(revisions),
+        )
 }
 
 /// The authenticated caller of a REST request (`Authorization: Bearer <jwt>`).
@@ -106,13 +122,24 @@ async fn history(
     let q = query(q)?;
     let order = OrderRef::parse(&order_id)?;
     let limit = limit_value(int_param(&q, "limit")?)?;
-    let page = match (int_param(&q, "before")?, int_param(&q, "after")?) {
-        (Some(_), Some(_)) => {
+    let cursors = (
+        int_param(&q, "before")?,
+        int_param(&q, "after")?,
+        int_param(&q, "sinceRev")?,
+    );
+    let page = match cursors {
+        (None, None, Some(rev)) => Page::Changed { rev, limit },
+        (_, _, Some(_)) => {
+            return Err(
+                ChatError::validation("sinceRev cannot be combined with before or after").into(),
+            );
+        }
+        (Some(_), Some(_), None) => {
             return Err(ChatError::validation("use either before or after, not both").into());
         }
-        (Some(seq), None) => Page::Before { seq, limit },
-        (None, Some(seq)) => Page::After { seq, limit },
-        (None, None) => Page::Latest { limit },
+        (Some(seq), None, None) => Page::Before { seq, limit },
+        (None, Some(seq), None) => Page::After { seq, limit },
+        (None, None, None) => Page::Latest { limit },
     };
     let page = svc.history(&me, &order, page).await?;
     Ok(success("Messages retrieved", page))
@@ -154,4 +181,73 @@ async fn unread(State(svc): State<Arc<ChatService>>, Authed(me): Authed, q: Para
 
 async fn chats(State(svc): State<Arc<ChatService>>, Authed(me): Authed) -> ApiResult {
     Ok(success("Chats retrieved", svc.chats(&me).await?))
+}
+
+type MessagePath = Path<(String, String)>;
+
+fn target((order, message): &(String, String)) -> Target<'_> {
+    Target { order, message }
+}
+
+async fn edit(
+    State(svc): State<Arc<ChatService>>,
+    Authed(me): Authed,
+    Path(ids): MessagePath,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    let body = json_body(body, true)?.unwrap_or(Value::Null);
+    let req = EditRequest::parse(&body, Some(target(&ids)))?;
+    Ok(success("Message edited", svc.edit(&me, req).await?))
+}
+
+async fn delete(
+    State(svc): State<Arc<ChatService>>,
+    Authed(me): Authed,
+    Path(ids): MessagePath,
+) -> ApiResult {
+    let req = DeleteRequest::parse(&Value::Null, Some(target(&ids)))?;
+    Ok(success("Message deleted", svc.delete(&me, req).await?))
+}
+
+async fn react(
+    svc: &ChatService,
+    me: &Caller,
+    (order, message, emoji): (String, String, String),
+    add: bool,
+) -> ApiResult {
+    let path = Target {
+        order: &order,
+        message: &message,
+    };
+    let req = ReactionRequest::parse(&Value::Null, Some(path), Some(&emoji))?;
+    Ok(success("Reactions updated", svc.react(me, req, add).await?))
+}
+
+async fn add_reaction(
+    State(svc): State<Arc<ChatService>>,
+    Authed(me): Authed,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult {
+    react(&svc, &me, ids, true).await
+}
+
+async fn remove_reaction(
+    State(svc): State<Arc<ChatService>>,
+    Authed(me): Authed,
+    Path(ids): Path<(String, String, String)>,
+) -> ApiResult {
+    react(&svc, &me, ids, false).await
+}
+
+async fn revisions(
+    State(svc): State<Arc<ChatService>>,
+    Authed(me): Authed,
+    Path((order, message)): MessagePath,
+) -> ApiResult {
+    let order = OrderRef::parse(&order)?;
+    let message = MessageId::parse(&message)?;
+    Ok(success(
+        "Revisions retrieved",
+        svc.revisions(&me, &order, &message).await?,
+    ))
 }

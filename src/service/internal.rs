@@ -105,6 +105,7 @@ impl ChatService {
                 attachment_ids: Vec::new(),
                 client_message_id: None,
                 created_at: now_millis(),
+                reply_to_id: None,
             })
             .await?;
         self.metrics.messages_stored.inc();

@@ -26,6 +26,10 @@ pub struct Limits {
     pub sockets_per_user: usize,
     /// Order chats one socket may be in at once.
     pub rooms_per_socket: usize,
+    /// How long after sending its sender may edit a message.
+    pub edit_window: Duration,
+    /// How long after sending its sender may delete a message (admins: always).
+    pub delete_window: Duration,
 }
 
 impl Default for Limits {
@@ -36,6 +40,8 @@ impl Default for Limits {
             typing_per_second: 4,
             sockets_per_user: 20,
             rooms_per_socket: 50,
+            edit_window: Duration::from_secs(15 * 60),
+            delete_window: Duration::from_secs(24 * 3600),
         }
     }
 }

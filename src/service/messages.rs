@@ -2,7 +2,7 @@
 
 use super::requests::SendRequest;
 use super::{Access, Caller, ChatService};
-use crate::domain::{NewMessage, OrderRef, Page, now_millis};
+use crate::domain::{MessageId, NewMessage, Order, OrderRef, Page, StoredMessage, now_millis};
 use crate::error::{ChatError, ChatResult};
 
 use crate::wire::{self, Sender, ServerEvent};
@@ -18,6 +18,10 @@ impl ChatService {
         if order.status.is_closed() {
             return Err(ChatError::OrderClosed);
         }
+        let original = match &req.reply_to_id {
+            Some(id) => Some(self.reply_target(&order, id).await?),
+            None => None,
+        };
         let inserted = self
             .store
             .insert_message(NewMessage {
@@ -30,13 +34,11 @@ impl ChatService {
                 attachment_ids: req.attachment_ids,
                 client_message_id: req.client_message_id,
                 created_at: now_millis(),
+                reply_to_id: req.reply_to_id,
             })
             .await?;
         if !inserted.created {
-            let mut rendered = self.render(&order, vec![inserted.message]).await?;
-            return rendered
-                .pop()
-                .ok_or_else(|| ChatError::internal("render lost a message"));
+            return self.render_one(&order, inserted.message).await;
         }
         self.metrics.messages_stored.inc();
         let message = wire::Message::build(
@@ -47,9 +49,31 @@ impl ChatService {
             },
             &[],
         );
+        let message = match original {
+            // A new message has no reactions; only its reply target needs a name.
+            Some(o) => {
+                let name = self.sender_name(&o).await?;
+                message.with(Some(wire::ReplyTo::of(&o, name)), &[])
+            }
+            None => message,
+        };
         self.publish(&order.id, None, ServerEvent::NewMessage(&message))
             .await;
         Ok(message)
+    }
+
+    /// The message a reply answers: of this order, not deleted.
+    async fn reply_target(&self, order: &Order, id: &MessageId) -> ChatResult<StoredMessage> {
+        self.store
+            .messages_by_id(&order.id, std::slice::from_ref(id))
+            .await?
+            .pop()
+            .filter(|m| !m.is_deleted())
+            .ok_or_else(|| {
+                ChatError::validation(
+                    "replyToId must name a message of this order that is not deleted",
+                )
+            })
     }
 
     /// A page of history (REST). Does not mark anything read.
@@ -65,6 +89,7 @@ impl ChatService {
         Ok(wire::HistoryPage {
             messages: self.render(&order, history.messages).await?,
             has_more: history.has_more,
+            rev: history.rev,
         })
     }
 }

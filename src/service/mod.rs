@@ -24,6 +24,7 @@ use crate::wire::{Sender, ServerEvent};
 mod access;
 mod cache;
 mod internal;
+mod lifecycle;
 mod limits;
 mod messages;
 mod reads;

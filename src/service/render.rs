@@ -1,12 +1,11 @@
-//! How stored messages become wire messages (sender profiles, read receipts), the participant
-//! list.
+//! How stored messages become wire messages (sender profiles, read receipts, replies,
+//! reactions), and the participant list.
 
 use std::collections::HashMap;
 
 use super::ChatService;
-use crate::domain::{Order, ReadMarker, StoredMessage, User, UserId, UserType};
-
-use crate::error::ChatResult;
+use crate::domain::{MessageId, Order, ReadMarker, StoredMessage, User, UserId, UserType};
+use crate::error::{ChatError, ChatResult};
 use crate::wire::{self, Sender};
 
 impl ChatService {
@@ -17,45 +16,101 @@ impl ChatService {
         Ok(markers)
     }
 
-    /// Messages as the wire shows them: sender profiles and read state filled in.
+    /// Messages as the wire shows them: sender profiles, read state, the messages they reply
+    /// to and their reactions. A fixed number of queries whatever the page's size: markers,
+    /// reply targets, reactions, users.
     pub(super) async fn render(
         &self,
         order: &Order,
         messages: Vec<StoredMessage>,
     ) -> ChatResult<Vec<wire::Message>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
         let markers = self.receipt_markers(order).await?;
-        let mut ids: Vec<UserId> = messages
+        let mut reply_ids: Vec<MessageId> = messages
             .iter()
+            .filter(|m| !m.is_deleted())
+            .filter_map(|m| m.reply_to_id.as_deref())
+            .filter_map(|id| MessageId::parse(id).ok())
+            .collect();
+        reply_ids.sort();
+        reply_ids.dedup();
+        let originals: HashMap<String, StoredMessage> = if reply_ids.is_empty() {
+            HashMap::new()
+        } else {
+            self.store
+                .messages_by_id(&order.id, &reply_ids)
+                .await?
+                .into_iter()
+                .map(|m| (m.id.clone(), m))
+                .collect()
+        };
+        let live: Vec<MessageId> = messages
+            .iter()
+            .filter(|m| !m.is_deleted())
+            .filter_map(|m| MessageId::parse(&m.id).ok())
+            .collect();
+        let mut reactions = if live.is_empty() {
+            HashMap::new()
+        } else {
+            self.store.reactions(&order.id, &live).await?
+        };
+        let users = self
+            .users_of(messages.iter().chain(originals.values()))
+            .await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let reply = m
+                    .reply_to_id
+                    .as_ref()
+                    .and_then(|id| originals.get(id))
+                    .map(|o| wire::ReplyTo::of(o, sender_of(o, &users).name));
+                let mine = MessageId::parse(&m.id)
+                    .ok()
+                    .and_then(|id| reactions.remove(&id))
+                    .unwrap_or_default();
+                let sender = sender_of(&m, &users);
+                wire::Message::build(m, sender, &markers).with(reply, &mine)
+            })
+            .collect())
+    }
+
+    /// One message, rendered (after a change: its reply target, reactions and receipts).
+    pub(super) async fn render_one(
+        &self,
+        order: &Order,
+        message: StoredMessage,
+    ) -> ChatResult<wire::Message> {
+        self.render(order, vec![message])
+            .await?
+            .pop()
+            .ok_or_else(|| ChatError::internal("render lost a message"))
+    }
+
+    /// The name a message's sender goes by.
+    pub(super) async fn sender_name(&self, m: &StoredMessage) -> ChatResult<String> {
+        Ok(sender_of(m, &self.users_of(std::iter::once(m)).await?).name)
+    }
+
+    /// The directory's profiles of these messages' senders, in one query.
+    async fn users_of(
+        &self,
+        messages: impl Iterator<Item = &StoredMessage>,
+    ) -> ChatResult<HashMap<String, User>> {
+        let mut ids: Vec<UserId> = messages
             .filter(|m| m.sender_type != UserType::System)
             .filter_map(|m| UserId::parse(&m.sender_id).ok())
             .collect();
         ids.sort();
         ids.dedup();
-        let users: HashMap<String, User> = self
+        Ok(self
             .store
             .get_users(&ids)
             .await?
             .into_iter()
             .map(|u| (u.id.to_string(), u))
-            .collect();
-        Ok(messages
-            .into_iter()
-            .map(|m| {
-                let sender = match users.get(&m.sender_id) {
-                    _ if m.sender_type == UserType::System => Sender::system(),
-                    Some(u) => Sender {
-                        user_type: m.sender_type,
-                        ..Sender::from_user(u)
-                    },
-                    None => Sender {
-                        id: m.sender_id.clone(),
-                        name: m.sender_id.clone(),
-                        display_image: None,
-                        user_type: m.sender_type,
-                    },
-                };
-                wire::Message::build(m, sender, &markers)
-            })
             .collect())
     }
 
@@ -83,5 +138,22 @@ impl ChatService {
             });
         }
         Ok(out)
+    }
+}
+
+/// A message's sender as the wire shows it: the directory's profile, else the bare id.
+fn sender_of(m: &StoredMessage, users: &HashMap<String, User>) -> Sender {
+    match users.get(&m.sender_id) {
+        _ if m.sender_type == UserType::System => Sender::system(),
+        Some(u) => Sender {
+            user_type: m.sender_type,
+            ..Sender::from_user(u)
+        },
+        None => Sender {
+            id: m.sender_id.clone(),
+            name: m.sender_id.clone(),
+            display_image: None,
+            user_type: m.sender_type,
+        },
     }
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::requests::{JoinRequest, TypingRequest};
 use super::{Access, Caller, ChatService};
-use crate::domain::{OrderId, OrderRef, Page, UserType, now_millis, rfc3339};
+use crate::domain::{OrderId, OrderRef, UserType, now_millis, rfc3339};
 use crate::error::{ChatError, ChatResult};
 use crate::realtime::Membership;
 
@@ -39,14 +39,7 @@ impl ChatService {
         {
             self.announce(caller, role, &order.id, true).await;
         }
-        let page = match req.since {
-            Some(seq) => Page::After {
-                seq,
-                limit: req.limit,
-            },
-            None => Page::Latest { limit: req.limit },
-        };
-        let history = self.store.history(&order.id, page).await?;
+        let history = self.store.history(&order.id, req.page()).await?;
         let messages = self.render(&order, history.messages).await?;
         let reads: BTreeMap<String, i64> = self
             .store
@@ -61,6 +54,7 @@ impl ChatService {
             has_more: history.has_more,
             participants: self.participants(&order).await?,
             reads,
+            rev: history.rev,
         })
     }
 

@@ -7,7 +7,8 @@ use socketioxide::adapter::Adapter;
 use super::dispatch::{Ctx, emit_to};
 use crate::error::ChatResult;
 use crate::service::requests::{
-    JoinRequest, MarkReadRequest, SendRequest, TypingRequest, parse_leave,
+    DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, SendRequest,
+    TypingRequest, parse_leave,
 };
 use crate::wire::{self, ServerEvent};
 
@@ -37,4 +38,22 @@ pub async fn leave<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Left> {
 
 pub async fn mark_read<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::ReadResult> {
     c.svc.mark_read(&c.me, MarkReadRequest::parse(&v)?).await
+}
+
+pub async fn edit<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Message> {
+    c.svc.edit(&c.me, EditRequest::parse(&v, None)?).await
+}
+
+pub async fn delete<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Message> {
+    c.svc.delete(&c.me, DeleteRequest::parse(&v, None)?).await
+}
+
+pub async fn add_reaction<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Reactions> {
+    let req = ReactionRequest::parse(&v, None, None)?;
+    c.svc.react(&c.me, req, true).await
+}
+
+pub async fn remove_reaction<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Reactions> {
+    let req = ReactionRequest::parse(&v, None, None)?;
+    c.svc.react(&c.me, req, false).await
 }

@@ -111,6 +111,10 @@ fn prepare<A: Adapter>(s: &SocketRef<A>, svc: &ChatService, caller: Caller) {
     on(s, "typing", events::typing::<A>);
     on(s, "leave-order-chat", events::leave::<A>);
     on(s, "mark-messages-read", events::mark_read::<A>);
+    on(s, "edit-message", events::edit::<A>);
+    on(s, "delete-message", events::delete::<A>);
+    on(s, "add-reaction", events::add_reaction::<A>);
+    on(s, "remove-reaction", events::remove_reaction::<A>);
     s.on_fallback(dispatch::on_unknown::<A>);
     s.on_disconnect(on_disconnect::<A>);
 }

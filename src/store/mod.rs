@@ -4,9 +4,11 @@
 
 use async_trait::async_trait;
 
+use std::collections::HashMap;
+
 use crate::domain::{
-    ChatSummary, History, Inserted, Millis, NewMessage, Order, OrderId, Page, ProfileSource,
-    ReadMarker, StoredMessage, User, UserId,
+    Applied, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage, Order, OrderId,
+    Page, ProfileSource, Reaction, ReadMarker, Revision, StoredMessage, User, UserId,
 };
 
 pub mod postgres;
@@ -35,7 +37,9 @@ pub type StoreResult<T> = Result<T, StoreError>;
 
 /// The whole storage: every aggregate's port, and a health check.
 #[async_trait]
-pub trait Store: UserStore + OrderStore + MessageStore + ReadStore + Send + Sync + 'static {
+pub trait Store:
+    UserStore + OrderStore + MessageStore + ReactionStore + ReadStore + Send + Sync + 'static
+{
     /// Is the database reachable (and, where that can change, writable)?
     async fn ping(&self) -> StoreResult<()>;
 }
@@ -69,15 +73,39 @@ pub trait OrderStore: Send + Sync {
     async fn orders_of_user(&self, user: &UserId) -> StoreResult<Vec<ChatSummary>>;
 }
 
-/// The messages of each order, numbered by `seq`.
+/// The messages of each order, numbered by `seq`, and their changes, numbered by `rev`.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Store a message with the next `seq` of its order, in one transaction; idempotent on
-    /// (order, sender, clientMessageId). Safe with concurrent writers, also on other nodes.
+    /// Store a message with the next `seq` and `rev` of its order, in one transaction;
+    /// idempotent on (order, sender, clientMessageId). Safe with concurrent writers, also on
+    /// other nodes.
     async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted>;
+    /// Edit, delete or react, with the order's next `rev`, in one transaction that also keeps
+    /// the audit revision (edits, deletes) and enforces the reaction limits.
+    async fn apply_change(&self, order: &OrderId, change: Change) -> StoreResult<Applied>;
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History>;
     async fn message_at(&self, order: &OrderId, seq: i64) -> StoreResult<Option<StoredMessage>>;
+    /// The messages of this order with these ids (any order; unknown ids are left out).
+    async fn messages_by_id(
+        &self,
+        order: &OrderId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<StoredMessage>>;
     async fn last_seq(&self, order: &OrderId) -> StoreResult<i64>;
+    /// The earlier states of a message, oldest first.
+    async fn revisions(&self, order: &OrderId, message: &MessageId) -> StoreResult<Vec<Revision>>;
+}
+
+/// Who reacted to what.
+#[async_trait]
+pub trait ReactionStore: Send + Sync {
+    /// The reactions of these messages of one order, per message id: emoji in the order of
+    /// their first reaction, users in the order they reacted.
+    async fn reactions(
+        &self,
+        order: &OrderId,
+        messages: &[MessageId],
+    ) -> StoreResult<HashMap<MessageId, Vec<Reaction>>>;
 }
 
 /// Each user's read position per order.
@@ -92,8 +120,8 @@ pub trait ReadStore: Send + Sync {
         seq: i64,
         at: Millis,
     ) -> StoreResult<Option<ReadMarker>>;
-    /// Per order where the user participates: messages by others above the user's marker.
-    /// Orders with nothing unread are left out.
+    /// Per order where the user participates: messages by others above the user's marker,
+    /// deleted ones not counted. Orders with nothing unread are left out.
     async fn unread_by_order(&self, user: &UserId) -> StoreResult<Vec<(OrderId, i64)>>;
 }
 

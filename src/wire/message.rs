@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{ReadMarker, StoredMessage, User, UserType, rfc3339};
+use crate::domain::{Reaction, ReadMarker, StoredMessage, User, UserType, rfc3339};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -38,6 +38,73 @@ pub struct Message {
     pub read_by: Vec<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// The order's `rev` at this message's latest change (§10).
+    pub rev: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<ReplyTo>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deleted: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deleted_by: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// The message a reply answers, as it is now.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReplyTo {
+    pub id: String,
+    pub seq: i64,
+    pub sender_id: String,
+    pub sender_name: String,
+    /// The first 140 characters of its current text; none once it is deleted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<String>,
+    pub deleted: bool,
+}
+
+/// The characters of a reply's preview.
+pub const PREVIEW_CHARS: usize = 140;
+
+impl ReplyTo {
+    pub fn of(original: &StoredMessage, sender_name: String) -> Self {
+        ReplyTo {
+            id: original.id.clone(),
+            seq: original.seq,
+            sender_id: original.sender_id.clone(),
+            sender_name,
+            preview: (!original.is_deleted())
+                .then(|| original.body.chars().take(PREVIEW_CHARS).collect()),
+            deleted: original.is_deleted(),
+        }
+    }
+}
+
+/// One emoji on a message: how many reacted with it, and who (in the order they did).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionCount {
+    pub emoji: String,
+    pub count: usize,
+    pub user_ids: Vec<String>,
+}
+
+impl ReactionCount {
+    pub fn list(reactions: &[Reaction]) -> Vec<Self> {
+        reactions
+            .iter()
+            .map(|r| ReactionCount {
+                emoji: r.emoji.to_string(),
+                count: r.user_ids.len(),
+                user_ids: r.user_ids.iter().map(ToString::to_string).collect(),
+            })
+            .collect()
+    }
 }
 
 impl Message {
@@ -68,7 +135,23 @@ impl Message {
             read_by,
             created_at: rfc3339(m.created_at),
             updated_at: rfc3339(m.updated_at),
+            rev: m.rev,
+            reply_to: None,
+            edited_at: m.edited_at.map(rfc3339),
+            deleted: m.deleted_at.is_some(),
+            deleted_at: m.deleted_at.map(rfc3339),
+            deleted_by: m.deleted_by,
+            reactions: Vec::new(),
         }
+    }
+
+    /// With the message it answers and its reactions (a tombstone shows neither).
+    pub fn with(mut self, reply_to: Option<ReplyTo>, reactions: &[Reaction]) -> Self {
+        if !self.deleted {
+            self.reply_to = reply_to;
+            self.reactions = ReactionCount::list(reactions);
+        }
+        self
     }
 }
 

@@ -6,5 +6,7 @@ mod message;
 mod payloads;
 
 pub use event::ServerEvent;
-pub use message::{Attachment, Message, SYSTEM_SENDER, Sender};
+pub use message::{
+    Attachment, Message, PREVIEW_CHARS, ReactionCount, ReplyTo, SYSTEM_SENDER, Sender,
+};
 pub use payloads::*;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::Message;
+use super::{Attachment, Message, ReactionCount};
 use crate::domain::UserType;
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,6 +32,8 @@ pub struct Joined {
     pub has_more: bool,
     pub participants: Vec<Participant>,
     pub reads: BTreeMap<String, i64>,
+    /// The order's change counter: re-join with `sinceRev` set to the highest seen.
+    pub rev: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -39,6 +41,46 @@ pub struct Joined {
 pub struct HistoryPage {
     pub messages: Vec<Message>,
     pub has_more: bool,
+    pub rev: i64,
+}
+
+/// The `add-reaction` / `remove-reaction` result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reactions {
+    pub order_id: String,
+    pub message_id: String,
+    pub rev: i64,
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// `reaction-updated`: one user's reaction added or removed, and the message's new list.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReactionUpdated {
+    pub order_id: String,
+    pub message_id: String,
+    pub seq: i64,
+    pub rev: i64,
+    pub emoji: String,
+    pub user_id: String,
+    pub added: bool,
+    pub reactions: Vec<ReactionCount>,
+}
+
+/// One earlier state of a message (the audit trail, admins only).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RevisionEntry {
+    pub message: String,
+    pub attachments: Vec<Attachment>,
+    pub edited_by: String,
+    pub edited_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Revisions {
+    pub revisions: Vec<RevisionEntry>,
 }
 
 #[derive(Debug, Clone, Serialize)]

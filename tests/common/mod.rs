@@ -208,3 +208,29 @@ impl Membership for FakeSocket {
             .collect()
     }
 }
+
+/// Run each named `async fn(Arc<dyn Store>)` of the calling test file against every backend:
+/// a module `sqlite` and a module `postgres` with one test per name.
+#[macro_export]
+macro_rules! store_suite {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let db = super::common::sqlite_db();
+                    super::$name(super::common::open_store(&db).await).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let Some(db) = super::common::postgres_db().await else { return };
+                    super::$name(super::common::open_store(&db).await).await;
+                }
+            )*
+        }
+    };
+}

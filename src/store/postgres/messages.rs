@@ -5,9 +5,18 @@
 use async_trait::async_trait;
 
 use super::PgStore;
-use crate::domain::{History, Inserted, NewMessage, OrderId, Page, StoredMessage};
-use crate::store::shared::{MessageRow, message_columns};
-use crate::store::{MessageStore, StoreError, StoreResult};
+use std::collections::HashMap;
+
+use sqlx::Postgres;
+
+use crate::domain::{
+    Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Refusal,
+    Revision, StoredMessage,
+};
+use crate::store::shared::{
+    ChangePlan, MessageRow, message_columns, plan, read_change, write_change,
+};
+use crate::store::{MessageStore, ReactionStore, StoreError, StoreResult};
 
 // The insert path is PostgreSQL's own: SQLite has no `FOR UPDATE` row locks, and its writer
 // task numbers messages in memory and inserts them in multi-row statements instead.
@@ -19,12 +28,19 @@ const SAME_CLIENT_MESSAGE: &str = concat!(
     " FROM messages WHERE order_id = $1 AND sender_id = $2 AND client_message_id = $3"
 );
 
-const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq";
+const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1, last_rev = last_rev + 1
+     WHERE id = $1 RETURNING last_seq, last_rev";
 
 const INSERT_MESSAGE: &str =
     "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
-       attachments, client_message_id, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+       attachments, client_message_id, created_at, updated_at, rev, reply_to_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+
+/// A change holds the order's row lock from here to its commit: changes (and sends) of one
+/// order take turns on every node, and revs commit in the order they were taken.
+const LOCK_ORDER_REV: &str = "SELECT last_rev FROM orders WHERE id = $1 FOR UPDATE";
+
+const NEXT_REV: &str = "UPDATE orders SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev";
 
 #[async_trait]
 impl MessageStore for PgStore {
@@ -55,11 +71,11 @@ impl MessageStore for PgStore {
                 });
             }
         }
-        let seq: Option<i64> = sqlx::query_scalar(NEXT_SEQ)
+        let numbers: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
             .bind(msg.order_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-        let Some(seq) = seq else {
+        let Some((seq, rev)) = numbers else {
             return Err(StoreError::MissingOrder(msg.order_id.to_string()));
         };
         let attachments =
@@ -76,13 +92,54 @@ impl MessageStore for PgStore {
             .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
             .bind(msg.created_at)
             .bind(msg.created_at)
+            .bind(rev)
+            .bind(msg.reply_to_id.as_ref().map(|r| r.as_str()))
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(Inserted {
-            message: msg.stored(seq),
+            message: msg.stored(seq, rev),
             created: true,
         })
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, message = %change.message_id()))]
+    async fn apply_change(&self, order: &OrderId, change: Change) -> StoreResult<Applied> {
+        let mut tx = self.pools.writer.begin().await?;
+        let locked: Option<i64> = sqlx::query_scalar(LOCK_ORDER_REV)
+            .bind(order.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if locked.is_none() {
+            return Ok(Applied::Refused(Refusal::NotFound));
+        }
+        let (current, counts) = read_change::<Postgres>(&mut tx, order, &change).await?;
+        let applied = match plan(&change, current, counts) {
+            ChangePlan::Done(applied) => applied,
+            ChangePlan::Write(m) => {
+                let rev: i64 = sqlx::query_scalar(NEXT_REV)
+                    .bind(order.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Applied::Changed(write_change::<Postgres>(&mut tx, &change, m, rev).await?)
+            }
+        };
+        tx.commit().await?;
+        Ok(applied)
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn messages_by_id(
+        &self,
+        order: &OrderId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<StoredMessage>> {
+        self.pools.messages_by_id(order, ids).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, message = %message))]
+    async fn revisions(&self, order: &OrderId, message: &MessageId) -> StoreResult<Vec<Revision>> {
+        self.pools.revisions(order, message).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
@@ -98,5 +155,17 @@ impl MessageStore for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
     async fn last_seq(&self, order: &OrderId) -> StoreResult<i64> {
         self.pools.last_seq(order).await
+    }
+}
+
+#[async_trait]
+impl ReactionStore for PgStore {
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn reactions(
+        &self,
+        order: &OrderId,
+        messages: &[MessageId],
+    ) -> StoreResult<HashMap<MessageId, Vec<Reaction>>> {
+        self.pools.reactions(messages).await
     }
 }

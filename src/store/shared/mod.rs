@@ -9,15 +9,18 @@ use sqlx::{Database, Pool};
 macro_rules! message_columns {
     () => {
         "id, order_id, seq, sender_id, sender_type, body, image_url, attachments, \
-         client_message_id, created_at, updated_at"
+         client_message_id, created_at, updated_at, rev, reply_to_id, edited_at, deleted_at, \
+         deleted_by"
     };
 }
 pub(crate) use message_columns;
 
+mod changes;
 mod queries;
 mod rows;
 mod sql;
 
+pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
 pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow};
 
 /// A backend's connection pools: `reader` for queries, `writer` for writes. SQLite keeps a

@@ -7,13 +7,13 @@ use std::collections::HashMap;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
 use super::rows::{
-    MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, UserRow, order_from_rows, page_of,
-    sort_by_activity,
+    MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, ReactionRow, RevisionRow, UserRow,
+    group_reactions, order_from_rows, page_of, sort_by_activity,
 };
 use super::{Pools, sql};
 use crate::domain::{
-    ChatSummary, History, Millis, Order, OrderId, Page, ProfileSource, ReadMarker, StoredMessage,
-    User, UserId, now_millis,
+    ChatSummary, History, MessageId, Millis, Order, OrderId, Page, ProfileSource, Reaction,
+    ReadMarker, Revision, StoredMessage, User, UserId, now_millis,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -43,6 +43,8 @@ where
     for<'r> ParticipantRow: FromRow<'r, DB::Row>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
     for<'r> MarkerRow: FromRow<'r, DB::Row>,
+    for<'r> ReactionRow: FromRow<'r, DB::Row>,
+    for<'r> RevisionRow: FromRow<'r, DB::Row>,
 {
     pub(crate) async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
@@ -206,11 +208,18 @@ where
 
     // Messages (the insert is each backend's own).
 
+    /// A page of history, and the order's `rev` read BEFORE it: a change committed between
+    /// the two reads has a higher rev, so a client that catches up from this rev gets it.
     pub(crate) async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
+        let rev: Option<i64> = sqlx::query_scalar(sql::LAST_REV)
+            .bind(order.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
         let (sql, cursor) = match page {
             Page::Latest { .. } => (sql::HISTORY_LATEST, 0),
             Page::Before { seq, .. } => (sql::HISTORY_BEFORE, seq),
             Page::After { seq, .. } => (sql::HISTORY_AFTER, seq),
+            Page::Changed { rev, .. } => (sql::HISTORY_CHANGED, rev),
         };
         let rows: Vec<MessageRow> = sqlx::query_as(sql)
             .bind(order.as_str())
@@ -218,7 +227,63 @@ where
             .bind(i64::from(page.limit()) + 1)
             .fetch_all(&self.reader)
             .await?;
-        Ok(page_of(rows, page))
+        Ok(page_of(rows, page, rev.unwrap_or(0)))
+    }
+
+    /// The order's messages with these ids, one `IN (…)` query per `VALUES_PER_STATEMENT`.
+    pub(crate) async fn messages_by_id(
+        &self,
+        order: &OrderId,
+        ids: &[MessageId],
+    ) -> StoreResult<Vec<StoredMessage>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(VALUES_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(sql::MESSAGES_OF_ORDER);
+            q.push_bind(order.as_str()).push(sql::AND_ID_IN);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            q.push(")");
+            let rows: Vec<MessageRow> = q.build_query_as().fetch_all(&self.reader).await?;
+            out.extend(rows.into_iter().map(StoredMessage::from));
+        }
+        Ok(out)
+    }
+
+    /// The reactions of these messages, per message (see `group_reactions`).
+    pub(crate) async fn reactions(
+        &self,
+        ids: &[MessageId],
+    ) -> StoreResult<HashMap<MessageId, Vec<Reaction>>> {
+        let mut rows: Vec<ReactionRow> = Vec::new();
+        for chunk in ids.chunks(VALUES_PER_STATEMENT) {
+            let mut q = QueryBuilder::<DB>::new(sql::REACTIONS_OF);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.as_str());
+            }
+            q.push(sql::REACTIONS_END);
+            rows.extend(
+                q.build_query_as::<ReactionRow>()
+                    .fetch_all(&self.reader)
+                    .await?,
+            );
+        }
+        Ok(group_reactions(rows))
+    }
+
+    pub(crate) async fn revisions(
+        &self,
+        order: &OrderId,
+        message: &MessageId,
+    ) -> StoreResult<Vec<Revision>> {
+        let rows: Vec<RevisionRow> = sqlx::query_as(sql::REVISIONS_OF)
+            .bind(order.as_str())
+            .bind(message.as_str())
+            .fetch_all(&self.reader)
+            .await?;
+        Ok(rows.into_iter().map(Revision::from).collect())
     }
 
     pub(crate) async fn message_at(

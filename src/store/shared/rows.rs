@@ -1,8 +1,10 @@
 //! Row shapes (the derive is generic over the database) and how they become domain values.
 
+use std::collections::HashMap;
+
 use crate::domain::{
-    ChatSummary, History, Order, OrderId, OrderStatus, Page, ReadMarker, StoredMessage, User,
-    UserId, UserType,
+    ChatSummary, Emoji, History, MessageId, Order, OrderId, OrderStatus, Page, Reaction,
+    ReadMarker, Revision, StoredMessage, User, UserId, UserType,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -19,6 +21,11 @@ pub(crate) struct MessageRow {
     client_message_id: Option<String>,
     created_at: i64,
     updated_at: i64,
+    rev: i64,
+    reply_to_id: Option<String>,
+    edited_at: Option<i64>,
+    deleted_at: Option<i64>,
+    deleted_by: Option<String>,
 }
 
 /// The column list every message query selects, in `MessageRow`'s order.
@@ -38,8 +45,69 @@ impl From<MessageRow> for StoredMessage {
             client_message_id: r.client_message_id,
             created_at: r.created_at,
             updated_at: r.updated_at,
+            rev: r.rev,
+            reply_to_id: r.reply_to_id,
+            edited_at: r.edited_at,
+            deleted_at: r.deleted_at,
+            deleted_by: r.deleted_by,
         }
     }
+}
+
+/// What a reaction change must know of a message's reactions: how many distinct emoji, how
+/// many of them the user has, whether the user has this one, whether anyone has this one.
+#[derive(Debug, Clone, Copy, Default, sqlx::FromRow)]
+pub(crate) struct ReactionCounts {
+    pub n_distinct: i64,
+    pub n_of_user: i64,
+    pub n_has_it: i64,
+    pub n_anyone: i64,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ReactionRow {
+    pub message_id: String,
+    pub emoji: String,
+    pub user_id: String,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct RevisionRow {
+    pub body: String,
+    pub attachments: String,
+    pub edited_by: String,
+    pub edited_at: i64,
+}
+
+impl From<RevisionRow> for Revision {
+    fn from(r: RevisionRow) -> Self {
+        Revision {
+            body: r.body,
+            attachment_ids: serde_json::from_str(&r.attachments).unwrap_or_default(),
+            edited_by: r.edited_by,
+            edited_at: r.edited_at,
+        }
+    }
+}
+
+/// Group reaction rows (ordered by message, then by the rev that added each) per message:
+/// emoji in the order of their first reaction, users in the order they reacted.
+pub(crate) fn group_reactions(rows: Vec<ReactionRow>) -> HashMap<MessageId, Vec<Reaction>> {
+    let mut out: HashMap<MessageId, Vec<Reaction>> = HashMap::new();
+    for r in rows {
+        let list = out
+            .entry(MessageId::from_trusted(r.message_id))
+            .or_default();
+        let user = UserId::from_trusted(r.user_id);
+        match list.iter_mut().find(|x| x.emoji.as_str() == r.emoji) {
+            Some(x) => x.user_ids.push(user),
+            None => list.push(Reaction {
+                emoji: Emoji::from_trusted(r.emoji),
+                user_ids: vec![user],
+            }),
+        }
+    }
+    out
 }
 
 #[derive(sqlx::FromRow)]
@@ -135,13 +203,18 @@ pub(crate) fn sort_by_activity(chats: &mut [ChatSummary]) {
     });
 }
 
-/// Turn `limit + 1` fetched rows into a page: oldest first, and whether more lie beyond.
-pub(crate) fn page_of(rows: Vec<MessageRow>, page: Page) -> History {
+/// Turn `limit + 1` fetched rows into a page: oldest first (by `rev` for a `Changed` page),
+/// and whether more lie beyond. `rev` is the order's, read before the rows.
+pub(crate) fn page_of(rows: Vec<MessageRow>, page: Page, rev: i64) -> History {
     let limit = page.limit() as usize;
     let has_more = rows.len() > limit;
     let mut messages: Vec<StoredMessage> = rows.into_iter().take(limit).map(Into::into).collect();
-    if !matches!(page, Page::After { .. }) {
+    if !matches!(page, Page::After { .. } | Page::Changed { .. }) {
         messages.reverse();
     }
-    History { messages, has_more }
+    History {
+        messages,
+        has_more,
+        rev,
+    }
 }

@@ -90,6 +90,32 @@ pub(super) const HISTORY_AFTER: &str = concat!(
     " FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
 );
 
+/// Every message changed after `$2` (its latest change's rev), earliest change first.
+pub(super) const HISTORY_CHANGED: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE order_id = $1 AND rev > $2 ORDER BY rev ASC LIMIT $3"
+);
+
+pub(super) const LAST_REV: &str = "SELECT last_rev FROM orders WHERE id = $1";
+
+/// Followed by the order id (bound), `AND_ID_IN`, the ids (each bound) and `)`.
+pub(super) const MESSAGES_OF_ORDER: &str = concat!(
+    "SELECT ",
+    message_columns!(),
+    " FROM messages WHERE order_id = "
+);
+pub(super) const AND_ID_IN: &str = " AND id IN (";
+
+/// Followed by the message ids, each bound, and `)` + `REACTIONS_END`.
+pub(super) const REACTIONS_OF: &str =
+    "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (";
+pub(super) const REACTIONS_END: &str = ") ORDER BY message_id, rev";
+
+pub(super) const REVISIONS_OF: &str = "SELECT r.body, r.attachments, r.edited_by, r.edited_at
+     FROM message_revisions r JOIN messages m ON m.id = r.message_id
+     WHERE m.order_id = $1 AND r.message_id = $2 ORDER BY r.rev";
+
 pub(super) const MESSAGE_AT: &str = concat!(
     "SELECT ",
     message_columns!(),
@@ -113,4 +139,5 @@ pub(super) const UNREAD_BY_ORDER: &str = "SELECT m.order_id, COUNT(*) FROM order
      JOIN messages m ON m.order_id = p.order_id
      LEFT JOIN read_markers r ON r.order_id = p.order_id AND r.user_id = p.user_id
      WHERE p.user_id = $1 AND m.sender_id <> $1 AND m.seq > COALESCE(r.last_read_seq, 0)
+       AND m.deleted_at IS NULL
      GROUP BY m.order_id ORDER BY m.order_id";

@@ -24,11 +24,11 @@ mod reads;
 mod users;
 mod writer;
 
-use writer::{InsertJob, MAX_BATCH, group_commit};
+use writer::{Job, MAX_BATCH, group_commit};
 
 pub struct SqliteStore {
     pools: Arc<PoolCell>,
-    inserts: mpsc::Sender<InsertJob>,
+    writes: mpsc::Sender<Job>,
 }
 
 /// The writer (one connection) and the readers.
@@ -122,11 +122,11 @@ impl SqliteStore {
             current: std::sync::RwLock::new(Arc::new(pools)),
             reopening: tokio::sync::Mutex::new(std::time::Instant::now() - Duration::from_secs(2)),
         });
-        let (inserts, jobs) = mpsc::channel(4 * MAX_BATCH);
+        let (writes, jobs) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(group_commit(cell.clone(), jobs));
         Ok(Self {
             pools: cell,
-            inserts,
+            writes,
         })
     }
 }

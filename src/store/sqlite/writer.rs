@@ -7,7 +7,10 @@ use sqlx::QueryBuilder;
 use tokio::sync::{mpsc, oneshot};
 
 use super::{PoolCell, is_read_only_error};
-use crate::domain::{Inserted, NewMessage, OrderId, StoredMessage};
+use sqlx::Sqlite;
+
+use crate::domain::{Applied, Change, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
+use crate::store::shared::{ChangePlan, plan, read_change, write_change};
 use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{StoreError, StoreResult};
 
@@ -15,6 +18,41 @@ use crate::store::{StoreError, StoreResult};
 pub(super) struct InsertJob {
     pub(super) msg: NewMessage,
     pub(super) reply: oneshot::Sender<StoreResult<Inserted>>,
+}
+
+/// One edit, delete or reaction waiting for the group commit.
+pub(super) struct ChangeJob {
+    pub(super) order: OrderId,
+    pub(super) change: Change,
+    pub(super) reply: oneshot::Sender<StoreResult<Applied>>,
+}
+
+/// Every write of messages goes through the one writer: sends and changes share its batches.
+pub(super) enum Job {
+    Insert(InsertJob),
+    Change(ChangeJob),
+}
+
+impl Job {
+    fn order(&self) -> &OrderId {
+        match self {
+            Job::Insert(j) => &j.msg.order_id,
+            Job::Change(j) => &j.order,
+        }
+    }
+
+    fn fail(self, e: StoreError) {
+        match self {
+            Job::Insert(j) => drop(j.reply.send(Err(e))),
+            Job::Change(j) => drop(j.reply.send(Err(e))),
+        }
+    }
+}
+
+/// The results of one batch: the inserts' in their order, then the changes' in theirs.
+struct Results {
+    inserts: Vec<StoreResult<Inserted>>,
+    changes: Vec<Applied>,
 }
 
 /// Most messages one commit carries.
@@ -29,10 +67,11 @@ pub(super) const MAX_BATCH: usize = 512;
 /// UPDATE of `orders.last_seq` at its end. If anything in a batch fails, the whole batch rolls
 /// back, the cached counters of its orders are forgotten (re-read next time), and every message
 /// of it is answered with the error: no gap, no half-written batch.
-pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<InsertJob>) {
+pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<Job>) {
     let mut writer = Writer {
         pools,
         seqs: HashMap::new(),
+        revs: HashMap::new(),
     };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
@@ -45,16 +84,27 @@ pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<
         );
         match outcome {
             Ok(results) => {
-                for (job, result) in batch.drain(..).zip(results) {
-                    let _ = job.reply.send(result);
+                let mut inserts = results.inserts.into_iter();
+                let mut changes = results.changes.into_iter();
+                for job in batch.drain(..) {
+                    match job {
+                        Job::Insert(j) => {
+                            let r = inserts.next().unwrap_or_else(|| Err(lost()));
+                            let _ = j.reply.send(r);
+                        }
+                        Job::Change(j) => {
+                            let _ = j.reply.send(changes.next().ok_or_else(lost));
+                        }
+                    }
                 }
             }
             Err(e) => {
                 let reason = e.to_string();
                 tracing::error!(error = %reason, size = batch.len(), "message batch failed");
                 for job in batch.drain(..) {
-                    writer.seqs.remove(&job.msg.order_id);
-                    let _ = job.reply.send(Err(StoreError::Batch(reason.clone())));
+                    writer.seqs.remove(job.order());
+                    writer.revs.remove(job.order());
+                    job.fail(StoreError::Batch(reason.clone()));
                 }
             }
         }
@@ -64,13 +114,18 @@ pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<
 /// Counters beyond this many orders are dropped (and re-read when needed).
 const MAX_CACHED_ORDERS: usize = 100_000;
 
-struct Writer {
-    pools: Arc<PoolCell>,
-    /// Last `seq` per order, as committed.
-    seqs: HashMap<OrderId, i64>,
+fn lost() -> StoreError {
+    StoreError::Batch("the writer lost a result".into())
 }
 
-/// Most rows one INSERT statement carries (11 parameters each; SQLite allows 32,766).
+struct Writer {
+    pools: Arc<PoolCell>,
+    /// Last `seq` and `rev` per order, as committed.
+    seqs: HashMap<OrderId, i64>,
+    revs: HashMap<OrderId, i64>,
+}
+
+/// Most rows one INSERT statement carries (13 parameters each; SQLite allows 32,766).
 const ROWS_PER_INSERT: usize = 500;
 
 type ClientKey = (OrderId, String, String);
@@ -88,7 +143,7 @@ fn client_key(msg: &NewMessage) -> Option<ClientKey> {
 /// What became of one message of a batch.
 enum Outcome {
     New(i64),
-    Existing(StoredMessage),
+    Existing(Box<StoredMessage>),
     /// A repeat, within this batch, of the message at that index.
     SameAs(usize),
     Failed(StoreError),
@@ -97,10 +152,7 @@ enum Outcome {
 impl Writer {
     /// A batch costs a handful of statements whatever its size: one lookup of repeated
     /// `clientMessageId`s, one of unknown orders' counters, multi-row INSERTs, one UPDATE.
-    async fn insert_batch(
-        &mut self,
-        batch: &[InsertJob],
-    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
+    async fn insert_batch(&mut self, batch: &[Job]) -> StoreResult<Results> {
         // Optimistic: a repeated clientMessageId of an earlier batch is rare (a client retrying
         // after a lost ack), and the unique index refuses it anyway. Only then is the batch
         // done again, looking every key up first.
@@ -124,9 +176,23 @@ impl Writer {
     async fn attempt(
         &mut self,
         conn: &mut sqlx::SqliteConnection,
-        batch: &[InsertJob],
+        jobs: &[Job],
         look_up_repeats: bool,
-    ) -> StoreResult<Vec<StoreResult<Inserted>>> {
+    ) -> StoreResult<Results> {
+        let batch: Vec<&InsertJob> = jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Insert(i) => Some(i),
+                Job::Change(_) => None,
+            })
+            .collect();
+        let changes: Vec<&ChangeJob> = jobs
+            .iter()
+            .filter_map(|j| match j {
+                Job::Change(c) => Some(c),
+                Job::Insert(_) => None,
+            })
+            .collect();
         let mut tx = sqlx::Connection::begin(conn).await?;
 
         // Messages already stored under the same (order, sender, clientMessageId).
@@ -164,25 +230,34 @@ impl Writer {
         }
 
         // Counters of the orders this writer has not seen yet.
-        let mut unknown: Vec<&str> = batch
+        let mut unknown: Vec<&str> = jobs
             .iter()
-            .filter(|j| !self.seqs.contains_key(&j.msg.order_id))
-            .map(|j| j.msg.order_id.as_str())
+            .map(Job::order)
+            .filter(|o| !self.seqs.contains_key(*o) || !self.revs.contains_key(*o))
+            .map(OrderId::as_str)
             .collect();
         unknown.sort_unstable();
         unknown.dedup();
         for chunk in unknown.chunks(ROWS_PER_INSERT) {
-            let mut q = QueryBuilder::new("SELECT id, last_seq FROM orders WHERE id IN (");
+            let mut q =
+                QueryBuilder::new("SELECT id, last_seq, last_rev FROM orders WHERE id IN (");
             let mut list = q.separated(", ");
             for id in chunk {
                 list.push_bind(*id);
             }
             q.push(")");
-            let rows: Vec<(String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
-            for (id, seq) in rows {
-                self.seqs.insert(OrderId::from_trusted(id), seq);
+            let rows: Vec<(String, i64, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+            for (id, seq, rev) in rows {
+                self.seqs.insert(OrderId::from_trusted(id.clone()), seq);
+                self.revs.insert(OrderId::from_trusted(id), rev);
             }
         }
+        let mut next_rev: HashMap<OrderId, i64> = HashMap::new();
+        let mut take_rev = |order: &OrderId, revs: &HashMap<OrderId, i64>| {
+            let rev = next_rev.get(order).or_else(|| revs.get(order)).copied()? + 1;
+            next_rev.insert(order.clone(), rev);
+            Some(rev)
+        };
 
         // Number the new messages, in arrival order per order.
         let mut next: HashMap<OrderId, i64> = HashMap::new();
@@ -192,7 +267,7 @@ impl Writer {
             let key = client_key(&job.msg);
             if let Some(k) = &key {
                 if let Some(m) = existing.get(k) {
-                    outcomes.push(Outcome::Existing(m.clone()));
+                    outcomes.push(Outcome::Existing(Box::new(m.clone())));
                     continue;
                 }
                 if let Some(&first) = first_of.get(k) {
@@ -212,20 +287,19 @@ impl Writer {
             outcomes.push(Outcome::New(current + 1));
         }
 
-        let new: Vec<(&NewMessage, i64)> = batch
-            .iter()
-            .zip(&outcomes)
-            .filter_map(|(j, o)| match o {
-                Outcome::New(seq) => Some((&j.msg, *seq)),
-                _ => None,
-            })
-            .collect();
+        let mut new: Vec<(&NewMessage, i64, i64)> = Vec::with_capacity(batch.len());
+        for (j, o) in batch.iter().zip(&outcomes) {
+            if let Outcome::New(seq) = o {
+                let rev = take_rev(&j.msg.order_id, &self.revs).unwrap_or_default();
+                new.push((&j.msg, *seq, rev));
+            }
+        }
         for chunk in new.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::new(
                 "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url, \
-                 attachments, client_message_id, created_at, updated_at) ",
+                 attachments, client_message_id, created_at, updated_at, rev, reply_to_id) ",
             );
-            q.push_values(chunk, |mut row, (msg, seq)| {
+            q.push_values(chunk, |mut row, (msg, seq, rev)| {
                 let attachments =
                     serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
                 row.push_bind(msg.id.as_str())
@@ -238,17 +312,40 @@ impl Writer {
                     .push_bind(attachments)
                     .push_bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
                     .push_bind(msg.created_at)
-                    .push_bind(msg.created_at);
+                    .push_bind(msg.created_at)
+                    .push_bind(*rev)
+                    .push_bind(msg.reply_to_id.as_ref().map(|r| r.as_str()));
             });
             q.build().execute(&mut *tx).await?;
         }
-        if !next.is_empty() {
+
+        // Then the edits, deletes and reactions, in arrival order, each with the next rev.
+        let mut applied = Vec::with_capacity(changes.len());
+        for job in &changes {
+            let (current, counts) = read_change::<Sqlite>(&mut tx, &job.order, &job.change).await?;
+            applied.push(match plan(&job.change, current, counts) {
+                ChangePlan::Done(a) => a,
+                ChangePlan::Write(m) => match take_rev(&job.order, &self.revs) {
+                    Some(rev) => Applied::Changed(
+                        write_change::<Sqlite>(&mut tx, &job.change, m, rev).await?,
+                    ),
+                    None => Applied::Refused(Refusal::NotFound),
+                },
+            });
+        }
+
+        // Each order's counters: the highest seq and rev its messages now carry (every change
+        // writes its rev on the message it changed).
+        let touched: Vec<&OrderId> = next.keys().chain(next_rev.keys()).collect();
+        if !touched.is_empty() {
             let mut q = QueryBuilder::new(
-                "UPDATE orders SET last_seq = (SELECT MAX(seq) FROM messages \
-                 WHERE messages.order_id = orders.id) WHERE id IN (",
+                "UPDATE orders SET \
+                 last_seq = (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE messages.order_id = orders.id), \
+                 last_rev = (SELECT COALESCE(MAX(rev), 0) FROM messages WHERE messages.order_id = orders.id) \
+                 WHERE id IN (",
             );
             let mut list = q.separated(", ");
-            for order in next.keys() {
+            for order in touched {
                 list.push_bind(order.as_str());
             }
             q.push(")");
@@ -258,17 +355,19 @@ impl Writer {
 
         if self.seqs.len() > MAX_CACHED_ORDERS {
             self.seqs.clear();
+            self.revs.clear();
         }
         self.seqs.extend(next);
+        self.revs.extend(next_rev);
         let mut results: Vec<StoreResult<Inserted>> = Vec::with_capacity(batch.len());
         for (job, outcome) in batch.iter().zip(outcomes) {
             let result = match outcome {
                 Outcome::New(seq) => Ok(Inserted {
-                    message: job.msg.clone().stored(seq),
+                    message: job.msg.clone().stored(seq, new_rev(&new, &job.msg.id)),
                     created: true,
                 }),
                 Outcome::Existing(m) => Ok(Inserted {
-                    message: m,
+                    message: *m,
                     created: false,
                 }),
                 Outcome::SameAs(first) => match &results[first] {
@@ -282,6 +381,16 @@ impl Writer {
             };
             results.push(result);
         }
-        Ok(results)
+        Ok(Results {
+            inserts: results,
+            changes: applied,
+        })
     }
+}
+
+/// The rev given to the new message with this id in this batch.
+fn new_rev(new: &[(&NewMessage, i64, i64)], id: &str) -> i64 {
+    new.iter()
+        .find(|(m, _, _)| m.id == id)
+        .map_or(0, |(_, _, rev)| *rev)
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{ClientMessageId, OrderRef};
+use crate::domain::{ClientMessageId, MessageId, OrderRef, Page};
 use crate::error::{ChatError, ChatResult};
 
 /// Message text: at most this many characters after trimming.
@@ -17,6 +17,8 @@ pub const MAX_HISTORY_LIMIT: u32 = 200;
 pub struct JoinRequest {
     pub order: OrderRef,
     pub since: Option<i64>,
+    /// Catch-up by change counter (§10): every message changed after it.
+    pub since_rev: Option<i64>,
     pub limit: u32,
 }
 
@@ -27,6 +29,8 @@ pub struct SendRequest {
     pub image_url: Option<String>,
     pub attachment_ids: Vec<String>,
     pub client_message_id: Option<ClientMessageId>,
+    /// The message this one answers (same order, not deleted: the service checks).
+    pub reply_to_id: Option<MessageId>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -41,7 +45,7 @@ pub struct MarkReadRequest {
     pub up_to_seq: Option<i64>,
 }
 
-fn object<'a>(v: &'a Value, what: &str) -> ChatResult<&'a Map<String, Value>> {
+pub(super) fn object<'a>(v: &'a Value, what: &str) -> ChatResult<&'a Map<String, Value>> {
     v.as_object()
         .ok_or_else(|| ChatError::validation(format!("{what} must be a JSON object")))
 }
@@ -57,7 +61,7 @@ fn order_of(v: &Value) -> ChatResult<OrderRef> {
     }
 }
 
-fn order_field(o: &Map<String, Value>) -> ChatResult<OrderRef> {
+pub(super) fn order_field(o: &Map<String, Value>) -> ChatResult<OrderRef> {
     match o.get("orderId") {
         Some(Value::String(s)) => Ok(OrderRef::parse(s)?),
         None | Some(Value::Null) => Err(ChatError::validation("orderId is required")),
@@ -92,7 +96,7 @@ pub fn limit_value(v: Option<i64>) -> ChatResult<u32> {
 impl JoinRequest {
     pub fn parse(v: &Value) -> ChatResult<Self> {
         let order = order_of(v)?;
-        let (since, limit) = match v {
+        let (since, since_rev, limit) = match v {
             Value::Object(o) => {
                 let limit = match o.get("limit") {
                     None | Some(Value::Null) => None,
@@ -102,15 +106,37 @@ impl JoinRequest {
                         ))
                     })?),
                 };
-                (seq_field(o, "since")?, limit_value(limit)?)
+                let (since, since_rev) = (seq_field(o, "since")?, seq_field(o, "sinceRev")?);
+                if since.is_some() && since_rev.is_some() {
+                    return Err(ChatError::validation(
+                        "use either since or sinceRev, not both",
+                    ));
+                }
+                (since, since_rev, limit_value(limit)?)
             }
-            _ => (None, DEFAULT_HISTORY_LIMIT),
+            _ => (None, None, DEFAULT_HISTORY_LIMIT),
         };
         Ok(JoinRequest {
             order,
             since,
+            since_rev,
             limit,
         })
+    }
+
+    /// The page of history the join returns.
+    pub fn page(&self) -> Page {
+        match (self.since, self.since_rev) {
+            (_, Some(rev)) => Page::Changed {
+                rev,
+                limit: self.limit,
+            },
+            (Some(seq), None) => Page::After {
+                seq,
+                limit: self.limit,
+            },
+            (None, None) => Page::Latest { limit: self.limit },
+        }
     }
 }
 
@@ -122,22 +148,7 @@ impl SendRequest {
             Some(p) => OrderRef::parse(p)?,
             None => order_field(o)?,
         };
-        let message = match o.get("message") {
-            None | Some(Value::Null) => String::new(),
-            Some(Value::String(s)) => s.trim().to_owned(),
-            Some(_) => return Err(ChatError::validation("message must be a string")),
-        };
-        if message.chars().count() > MAX_MESSAGE_CHARS {
-            return Err(ChatError::validation(format!(
-                "message is longer than {MAX_MESSAGE_CHARS} characters"
-            )));
-        }
-        if message
-            .chars()
-            .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
-        {
-            return Err(ChatError::validation("message contains control characters"));
-        }
+        let message = message_text(o)?;
         let image_url = match o.get("imageUrl") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
@@ -182,7 +193,48 @@ impl SendRequest {
             image_url,
             attachment_ids,
             client_message_id,
+            reply_to_id: message_id_field(o, "replyToId", false)?,
         })
+    }
+}
+
+/// The `message` text: trimmed, at most 4,000 characters, no control characters but line
+/// breaks and tabs. Absent is empty (a message may be only an image or attachments).
+pub(super) fn message_text(o: &Map<String, Value>) -> ChatResult<String> {
+    let message = match o.get("message") {
+        None | Some(Value::Null) => String::new(),
+        Some(Value::String(s)) => s.trim().to_owned(),
+        Some(_) => return Err(ChatError::validation("message must be a string")),
+    };
+    if message.chars().count() > MAX_MESSAGE_CHARS {
+        return Err(ChatError::validation(format!(
+            "message is longer than {MAX_MESSAGE_CHARS} characters"
+        )));
+    }
+    if message
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ChatError::validation("message contains control characters"));
+    }
+    Ok(message)
+}
+
+/// A message id field (`messageId`, `replyToId`), required or optional.
+pub(super) fn message_id_field(
+    o: &Map<String, Value>,
+    name: &str,
+    required: bool,
+) -> ChatResult<Option<MessageId>> {
+    match o.get(name) {
+        None | Some(Value::Null) if required => {
+            Err(ChatError::validation(format!("{name} is required")))
+        }
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => MessageId::parse(s)
+            .map(Some)
+            .map_err(|_| ChatError::validation(format!("{name} must be a message id"))),
+        Some(_) => Err(ChatError::validation(format!("{name} must be a string"))),
     }
 }
 
@@ -260,119 +312,9 @@ pub fn parse_leave(v: &Value) -> ChatResult<OrderRef> {
     order_of(v)
 }
 
+mod lifecycle;
+
+pub use lifecycle::{DeleteRequest, EditRequest, ReactionRequest, Target};
+
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn code_of(r: ChatResult<impl std::fmt::Debug>) -> &'static str {
-        r.expect_err("should be rejected").code()
-    }
-
-    #[test]
-    fn join_accepts_a_string_or_an_object() {
-        let j = JoinRequest::parse(&json!("o-1")).unwrap();
-        assert_eq!((j.order.as_str(), j.since, j.limit), ("o-1", None, 50));
-        let j = JoinRequest::parse(&json!({"orderId":"o-1","since":4,"limit":10})).unwrap();
-        assert_eq!((j.since, j.limit), (Some(4), 10));
-        assert_eq!(
-            code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":0}))),
-            "VALIDATION"
-        );
-        assert_eq!(
-            code_of(JoinRequest::parse(&json!({"orderId":"o-1","limit":201}))),
-            "VALIDATION"
-        );
-        assert_eq!(
-            code_of(JoinRequest::parse(&json!({"orderId":"o-1","since":-1}))),
-            "VALIDATION"
-        );
-        assert_eq!(
-            code_of(JoinRequest::parse(&json!({"orderId":["x"]}))),
-            "VALIDATION"
-        );
-        assert_eq!(code_of(JoinRequest::parse(&json!(true))), "VALIDATION");
-    }
-
-    #[test]
-    fn send_validates_every_field() {
-        let ok = SendRequest::parse(
-            &json!({"orderId":"o","message":"  hi  ","clientMessageId":"c-1"}),
-            None,
-        )
-        .unwrap();
-        assert_eq!(ok.message, "hi");
-        assert_eq!(ok.client_message_id.unwrap().as_str(), "c-1");
-        let max = "é".repeat(MAX_MESSAGE_CHARS);
-        assert!(SendRequest::parse(&json!({"orderId":"o","message":max}), None).is_ok());
-        let over = "a".repeat(MAX_MESSAGE_CHARS + 1);
-        for bad in [
-            json!({"orderId":"o","message":over}),
-            json!({"orderId":"o","message":"   "}),
-            json!({"orderId":"o"}),
-            json!({"orderId":"o","message":5}),
-            json!({"orderId":"o","message":"a\u{0}b"}),
-            json!({"orderId":"o","message":"x","imageUrl":"javascript:alert(1)"}),
-            json!({"orderId":"o","message":"x","imageUrl":"http://example.com/a.png"}),
-            json!({"orderId":"o","message":"x","clientMessageId":{"a":1}}),
-            json!({"orderId":"o","message":"x","attachmentIds":"a"}),
-            json!({"message":"x"}),
-            json!("o"),
-        ] {
-            assert_eq!(
-                code_of(SendRequest::parse(&bad, None)),
-                "VALIDATION",
-                "{bad}"
-            );
-        }
-        let img = SendRequest::parse(
-            &json!({"orderId":"o","imageUrl":"https://cdn.example/p.jpg"}),
-            None,
-        )
-        .unwrap();
-        assert_eq!(img.message, "");
-        assert!(
-            SendRequest::parse(
-                &json!({"orderId":"o","message":"x","imageUrl":"http://127.0.0.1:8090/a.png"}),
-                None
-            )
-            .is_ok()
-        );
-    }
-
-    #[test]
-    fn typing_needs_a_boolean() {
-        assert!(
-            TypingRequest::parse(&json!({"orderId":"o","isTyping":true}))
-                .unwrap()
-                .is_typing
-        );
-        assert_eq!(
-            code_of(TypingRequest::parse(
-                &json!({"orderId":"o","isTyping":"yes"})
-            )),
-            "VALIDATION"
-        );
-        assert_eq!(
-            code_of(TypingRequest::parse(&json!({"orderId":"o"}))),
-            "VALIDATION"
-        );
-    }
-
-    #[test]
-    fn mark_read_takes_an_optional_seq() {
-        assert_eq!(MarkReadRequest::parse(&json!("o")).unwrap().up_to_seq, None);
-        assert_eq!(
-            MarkReadRequest::parse(&json!({"orderId":"o","upToSeq":3}))
-                .unwrap()
-                .up_to_seq,
-            Some(3)
-        );
-        assert_eq!(
-            code_of(MarkReadRequest::parse(
-                &json!({"orderId":"o","upToSeq":"3"})
-            )),
-            "VALIDATION"
-        );
-    }
-}
+mod tests;

@@ -1,0 +1,441 @@
+//! The storage suite of the message lifecycle (§10, §11), run against both backends: `rev`,
+//! catch-up by `sinceRev`, edits and deletes with their audit trail, reactions and their limits.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use order_chat::domain::{
+    Applied, Change, Emoji, MessageId, NewMessage, Order, OrderId, OrderStatus, Page, Refusal,
+    StoredMessage, UserId, UserType, now_millis,
+};
+use order_chat::store::Store;
+
+fn uid(s: &str) -> UserId {
+    UserId::parse(s).unwrap()
+}
+fn oid(s: &str) -> OrderId {
+    OrderId::parse(s).unwrap()
+}
+fn mid(m: &StoredMessage) -> MessageId {
+    MessageId::parse(&m.id).unwrap()
+}
+fn emoji(e: &str) -> Emoji {
+    Emoji::parse(e).unwrap()
+}
+
+async fn open_order(s: &Arc<dyn Store>, id: &str) {
+    s.put_order(&Order {
+        id: oid(id),
+        number: None,
+        status: OrderStatus::parse("shopping").unwrap(),
+        customer_id: uid("c1"),
+        agent_ids: vec![uid("a1")],
+    })
+    .await
+    .unwrap();
+}
+
+async fn send(s: &Arc<dyn Store>, order: &str, sender: &str, body: &str) -> StoredMessage {
+    s.insert_message(NewMessage {
+        id: uuid::Uuid::now_v7().to_string(),
+        order_id: oid(order),
+        sender_id: sender.into(),
+        sender_type: UserType::Customer,
+        body: body.into(),
+        image_url: None,
+        attachment_ids: vec!["att-1".into()],
+        client_message_id: None,
+        created_at: now_millis(),
+        reply_to_id: None,
+    })
+    .await
+    .unwrap()
+    .message
+}
+
+fn edit(m: &StoredMessage, body: &str) -> Change {
+    Change::Edit {
+        message_id: mid(m),
+        body: body.into(),
+        by: uid(&m.sender_id),
+        at: now_millis(),
+    }
+}
+
+fn react(m: &StoredMessage, user: &str, e: &str, add: bool) -> Change {
+    Change::React {
+        message_id: mid(m),
+        user: uid(user),
+        emoji: emoji(e),
+        add,
+        at: now_millis(),
+    }
+}
+
+async fn changed(s: &Arc<dyn Store>, order: &str, c: Change) -> StoredMessage {
+    match s.apply_change(&oid(order), c).await.unwrap() {
+        Applied::Changed(m) => m,
+        other => panic!("expected a change, got {other:?}"),
+    }
+}
+
+async fn current_rev(s: &Arc<dyn Store>, order: &str) -> i64 {
+    s.history(&oid(order), Page::Latest { limit: 1 })
+        .await
+        .unwrap()
+        .rev
+}
+
+async fn every_change_takes_the_next_rev(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    assert_eq!(current_rev(&s, "o1").await, 0);
+    let a = send(&s, "o1", "c1", "first").await;
+    let b = send(&s, "o1", "a1", "second").await;
+    assert_eq!((a.rev, b.rev), (1, 2));
+    let a2 = changed(&s, "o1", edit(&a, "first, fixed")).await;
+    assert_eq!((a2.rev, a2.seq, a2.body.as_str()), (3, 1, "first, fixed"));
+    assert!(a2.edited_at.is_some());
+    let b2 = changed(&s, "o1", react(&b, "c1", "👍", true)).await;
+    assert_eq!(b2.rev, 4);
+    // No-ops take no rev.
+    let same = s.apply_change(&oid("o1"), edit(&a2, "first, fixed")).await;
+    assert!(matches!(same.unwrap(), Applied::Unchanged(_)));
+    let again = s
+        .apply_change(&oid("o1"), react(&b, "c1", "👍", true))
+        .await;
+    assert!(matches!(again.unwrap(), Applied::Unchanged(_)));
+    assert_eq!(current_rev(&s, "o1").await, 4);
+    // Another order counts on its own.
+    open_order(&s, "o2").await;
+    assert_eq!(send(&s, "o2", "c1", "elsewhere").await.rev, 1);
+}
+
+async fn since_rev_returns_exactly_the_changed_messages(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let mut m = Vec::new();
+    for i in 0..6 {
+        m.push(send(&s, "o1", "c1", &format!("m{i}")).await);
+    }
+    let mark = current_rev(&s, "o1").await;
+    changed(&s, "o1", edit(&m[1], "edited")).await;
+    let del = Change::Delete {
+        message_id: mid(&m[3]),
+        by: uid("c1"),
+        at: now_millis(),
+    };
+    changed(&s, "o1", del).await;
+    changed(&s, "o1", react(&m[4], "a1", "🔥", true)).await;
+    let new = send(&s, "o1", "a1", "new one").await;
+    // m[1] edited again: it appears once, at its latest rev.
+    changed(&s, "o1", edit(&m[1], "edited twice")).await;
+
+    let page = s
+        .history(
+            &oid("o1"),
+            Page::Changed {
+                rev: mark,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    let ids: Vec<&str> = page.messages.iter().map(|x| x.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![&m[3].id, &m[4].id, &new.id, &m[1].id],
+        "rev order"
+    );
+    let revs: Vec<i64> = page.messages.iter().map(|x| x.rev).collect();
+    assert!(revs.windows(2).all(|w| w[0] < w[1]), "{revs:?}");
+    assert!(!page.has_more);
+    assert_eq!(page.rev, *revs.last().unwrap());
+    let tomb = &page.messages[0];
+    assert!(tomb.is_deleted());
+    assert_eq!((tomb.body.as_str(), tomb.attachment_ids.len()), ("", 0));
+    assert_eq!(page.messages[3].body, "edited twice");
+
+    let first2 = s
+        .history(
+            &oid("o1"),
+            Page::Changed {
+                rev: mark,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(first2.messages.len(), 2);
+    assert!(first2.has_more);
+    let rest = s
+        .history(
+            &oid("o1"),
+            Page::Changed {
+                rev: first2.messages[1].rev,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(rest.messages.len(), 2, "paging by rev: no gap, no repeat");
+    let up_to_date = s
+        .history(
+            &oid("o1"),
+            Page::Changed {
+                rev: page.rev,
+                limit: 50,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(up_to_date.messages.is_empty());
+}
+
+async fn edits_and_deletes_keep_the_earlier_text(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let m = send(&s, "o1", "c1", "gate code 4411").await;
+    changed(&s, "o1", edit(&m, "gate code 4412")).await;
+    let del = Change::Delete {
+        message_id: mid(&m),
+        by: uid("admin@ops"),
+        at: now_millis(),
+    };
+    changed(&s, "o1", react(&m, "a1", "👍", true)).await;
+    let tomb = changed(&s, "o1", del.clone()).await;
+    assert_eq!(tomb.deleted_by.as_deref(), Some("admin@ops"));
+    let revs = s.revisions(&oid("o1"), &mid(&m)).await.unwrap();
+    let texts: Vec<&str> = revs.iter().map(|r| r.body.as_str()).collect();
+    assert_eq!(texts, vec!["gate code 4411", "gate code 4412"]);
+    assert_eq!(revs[1].edited_by, "admin@ops");
+    assert_eq!(revs[1].attachment_ids, vec!["att-1".to_string()]);
+    // The tombstone keeps no reactions; deleting again and editing are not changes.
+    let reactions = s.reactions(&oid("o1"), &[mid(&m)]).await.unwrap();
+    assert!(reactions.get(&mid(&m)).is_none_or(|r| r.is_empty()));
+    assert!(matches!(
+        s.apply_change(&oid("o1"), del).await.unwrap(),
+        Applied::Unchanged(_)
+    ));
+    assert_eq!(
+        s.apply_change(&oid("o1"), edit(&m, "again")).await.unwrap(),
+        Applied::Refused(Refusal::Deleted)
+    );
+    assert_eq!(
+        s.apply_change(&oid("o1"), react(&m, "a1", "🔥", true))
+            .await
+            .unwrap(),
+        Applied::Refused(Refusal::Deleted)
+    );
+    // A message of another order is not found from this one.
+    open_order(&s, "o2").await;
+    assert_eq!(
+        s.apply_change(&oid("o2"), edit(&m, "x")).await.unwrap(),
+        Applied::Refused(Refusal::NotFound)
+    );
+    assert!(
+        s.messages_by_id(&oid("o2"), &[mid(&m)])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn deleted_messages_are_never_unread(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let a = send(&s, "o1", "a1", "one").await;
+    send(&s, "o1", "a1", "two").await;
+    let unread = || async { s.unread_by_order(&uid("c1")).await.unwrap() };
+    assert_eq!(unread().await, vec![(oid("o1"), 2)]);
+    changed(&s, "o1", react(&a, "c1", "👍", true)).await;
+    changed(&s, "o1", edit(&a, "one!")).await;
+    assert_eq!(
+        unread().await,
+        vec![(oid("o1"), 2)],
+        "edits and reactions change nothing"
+    );
+    let del = Change::Delete {
+        message_id: mid(&a),
+        by: uid("a1"),
+        at: now_millis(),
+    };
+    changed(&s, "o1", del).await;
+    assert_eq!(unread().await, vec![(oid("o1"), 1)]);
+}
+
+async fn reactions_keep_their_order_and_limits(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let m = send(&s, "o1", "c1", "which one?").await;
+    changed(&s, "o1", react(&m, "a1", "👍", true)).await;
+    changed(&s, "o1", react(&m, "c1", "❤️", true)).await;
+    changed(&s, "o1", react(&m, "c1", "👍", true)).await;
+    let got = s.reactions(&oid("o1"), &[mid(&m)]).await.unwrap();
+    let list = &got[&mid(&m)];
+    let shown: Vec<(&str, Vec<&str>)> = list
+        .iter()
+        .map(|r| {
+            (
+                r.emoji.as_str(),
+                r.user_ids.iter().map(|u| u.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, vec![("👍", vec!["a1", "c1"]), ("❤️", vec!["c1"])]);
+    changed(&s, "o1", react(&m, "a1", "👍", false)).await;
+    let absent = s
+        .apply_change(&oid("o1"), react(&m, "a1", "👍", false))
+        .await;
+    assert!(matches!(absent.unwrap(), Applied::Unchanged(_)));
+
+    // 10 per user per message.
+    let faces = [
+        "😀", "😃", "😄", "😁", "😆", "😅", "🤣", "😂", "🙂", "🙃", "😉", "😊", "😇", "🥰", "😍",
+        "🤩", "😘", "😗", "😚", "😙", "😋",
+    ];
+    let n = s
+        .apply_change(&oid("o1"), react(&m, "c1", faces[0], true))
+        .await;
+    assert!(matches!(n.unwrap(), Applied::Changed(_)));
+    for f in &faces[1..8] {
+        changed(&s, "o1", react(&m, "c1", f, true)).await;
+    }
+    // c1 now has 👍 ❤️ and 8 faces: 10.
+    assert_eq!(
+        s.apply_change(&oid("o1"), react(&m, "c1", faces[8], true))
+            .await
+            .unwrap(),
+        Applied::Refused(Refusal::TooManyOfUser)
+    );
+    // 20 distinct per message: others fill it up to 20, then a 21st is refused, but joining
+    // an emoji already there is not a new one.
+    for (i, f) in faces[8..18].iter().enumerate() {
+        changed(&s, "o1", react(&m, &format!("u{i}"), f, true)).await;
+    }
+    assert_eq!(
+        s.apply_change(&oid("o1"), react(&m, "zz", faces[18], true))
+            .await
+            .unwrap(),
+        Applied::Refused(Refusal::TooManyEmoji)
+    );
+    changed(&s, "o1", react(&m, "zz", "👍", true)).await;
+}
+
+async fn a_reaction_storm_loses_and_doubles_nothing(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let m = send(&s, "o1", "c1", "vote").await;
+    let before = current_rev(&s, "o1").await;
+    // 40 users, each adding 👍 twice and 🔥 once, all at once.
+    let tasks: Vec<_> = (0..40)
+        .flat_map(|i| {
+            [("👍", i), ("👍", i), ("🔥", i)].map(|(e, i)| {
+                let (s, m) = (s.clone(), m.clone());
+                tokio::spawn(async move {
+                    s.apply_change(&oid("o1"), react(&m, &format!("u{i}"), e, true))
+                        .await
+                })
+            })
+        })
+        .collect();
+    let mut revs = BTreeSet::new();
+    let mut unchanged = 0;
+    for t in tasks {
+        match t.await.unwrap().unwrap() {
+            Applied::Changed(x) => assert!(revs.insert(x.rev), "rev {} given twice", x.rev),
+            Applied::Unchanged(_) => unchanged += 1,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(revs.len(), 80, "every distinct reaction stored once");
+    assert_eq!(unchanged, 40, "every repeat a no-op");
+    assert!(revs.iter().all(|r| *r > before));
+    let got = s.reactions(&oid("o1"), &[mid(&m)]).await.unwrap();
+    let counts: Vec<(String, usize)> = got[&mid(&m)]
+        .iter()
+        .map(|r| (r.emoji.to_string(), r.user_ids.len()))
+        .collect();
+    let mut counts = counts;
+    counts.sort();
+    assert_eq!(counts, vec![("👍".to_string(), 40), ("🔥".to_string(), 40)]);
+    assert_eq!(current_rev(&s, "o1").await, *revs.last().unwrap());
+}
+
+async fn rev_never_repeats_under_mixed_concurrent_writers(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    let first = send(&s, "o1", "c1", "base").await;
+    let tasks: Vec<_> = (0..60)
+        .map(|i| {
+            let (s, first) = (s.clone(), first.clone());
+            tokio::spawn(async move {
+                match i % 3 {
+                    0 => send(&s, "o1", "c1", &format!("n{i}")).await.rev,
+                    1 => {
+                        changed(&s, "o1", react(&first, &format!("u{i}"), "👍", true))
+                            .await
+                            .rev
+                    }
+                    _ => changed(&s, "o1", edit(&first, &format!("e{i}"))).await.rev,
+                }
+            })
+        })
+        .collect();
+    let mut revs = BTreeSet::new();
+    for t in tasks {
+        let rev = t.await.unwrap();
+        assert!(revs.insert(rev), "rev {rev} given twice");
+    }
+    assert_eq!(revs.len(), 60);
+    assert_eq!(current_rev(&s, "o1").await, *revs.last().unwrap());
+    let base = s.messages_by_id(&oid("o1"), &[mid(&first)]).await.unwrap();
+    assert_eq!(
+        base[0].rev,
+        s.history(&oid("o1"), Page::Changed { rev: 0, limit: 200 })
+            .await
+            .unwrap()
+            .messages
+            .iter()
+            .find(|m| m.id == first.id)
+            .unwrap()
+            .rev
+    );
+}
+
+store_suite!(
+    every_change_takes_the_next_rev,
+    since_rev_returns_exactly_the_changed_messages,
+    edits_and_deletes_keep_the_earlier_text,
+    deleted_messages_are_never_unread,
+    reactions_keep_their_order_and_limits,
+    a_reaction_storm_loses_and_doubles_nothing,
+    rev_never_repeats_under_mixed_concurrent_writers,
+);
+
+/// Two nodes on one PostgreSQL (two stores, two pools): revs stay unique and ordered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_on_one_postgres_never_share_a_rev() {
+    let Some(db) = common::postgres_db().await else {
+        return;
+    };
+    let (n1, n2) = (common::open_store(&db).await, common::open_store(&db).await);
+    open_order(&n1, "o1").await;
+    let m = send(&n1, "o1", "c1", "shared").await;
+    let tasks: Vec<_> = (0..40)
+        .map(|i| {
+            let s = if i % 2 == 0 { n1.clone() } else { n2.clone() };
+            let m = m.clone();
+            tokio::spawn(async move {
+                if i % 4 < 2 {
+                    send(&s, "o1", "a1", "x").await.rev
+                } else {
+                    changed(&s, "o1", react(&m, &format!("u{i}"), "👍", true))
+                        .await
+                        .rev
+                }
+            })
+        })
+        .collect();
+    let mut revs = BTreeSet::new();
+    for t in tasks {
+        assert!(revs.insert(t.await.unwrap()));
+    }
+    assert_eq!(revs.len(), 40);
+    assert_eq!(current_rev(&n2, "o1").await, *revs.last().unwrap());
+}
