@@ -132,8 +132,24 @@ where
 {
     let id = m.id.clone();
     match change {
-        Change::Edit { body, by, at, .. } => {
-            revision::<DB>(conn, &m, rev, by.as_str(), *at).await?;
+        Change::Edit { by, at, .. } | Change::Delete { by, at, .. } => {
+            // Keep the state this edit or delete replaces.
+            let attachments =
+                serde_json::to_string(&m.attachment_ids).unwrap_or_else(|_| "[]".into());
+            sqlx::query(INSERT_REVISION)
+                .bind(id.as_str())
+                .bind(rev)
+                .bind(m.body.as_str())
+                .bind(attachments.as_str())
+                .bind(by.as_str())
+                .bind(*at)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Change::React { .. } => {}
+    }
+    match change {
+        Change::Edit { body, at, .. } => {
             sqlx::query(EDIT)
                 .bind(id.as_str())
                 .bind(body.as_str())
@@ -146,7 +162,6 @@ where
             m.updated_at = *at;
         }
         Change::Delete { by, at, .. } => {
-            revision::<DB>(conn, &m, rev, by.as_str(), *at).await?;
             sqlx::query(DELETE)
                 .bind(id.as_str())
                 .bind(*at)
@@ -190,32 +205,4 @@ where
     }
     m.rev = rev;
     Ok(m)
-}
-
-/// Keep the state an edit or a delete replaces.
-async fn revision<DB>(
-    conn: &mut DB::Connection,
-    m: &StoredMessage,
-    rev: i64,
-    by: &str,
-    at: i64,
-) -> StoreResult<()>
-where
-    DB: Database,
-    DB::Arguments: IntoArguments<DB>,
-    for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
-    for<'q> &'q str: Encode<'q, DB> + Type<DB>,
-    for<'q> i64: Encode<'q, DB> + Type<DB>,
-{
-    let attachments = serde_json::to_string(&m.attachment_ids).unwrap_or_else(|_| "[]".into());
-    sqlx::query(INSERT_REVISION)
-        .bind(m.id.as_str())
-        .bind(rev)
-        .bind(m.body.as_str())
-        .bind(attachments.as_str())
-        .bind(by)
-        .bind(at)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
 }

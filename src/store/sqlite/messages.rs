@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 use std::collections::HashMap;
 
 use super::SqliteStore;
-use super::writer::{ChangeJob, InsertJob, Job};
+use super::jobs::{ChangeJob, InsertJob, Job};
 use crate::domain::{
     Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Revision,
     StoredMessage,

@@ -18,13 +18,15 @@ use tokio::sync::mpsc;
 
 use super::{Store, StoreError, StoreResult};
 
+mod jobs;
 mod messages;
 mod orders;
 mod reads;
 mod users;
 mod writer;
 
-use writer::{Job, MAX_BATCH, group_commit};
+use jobs::Job;
+use writer::{MAX_BATCH, group_commit};
 
 pub struct SqliteStore {
     pools: Arc<PoolCell>,

@@ -4,56 +4,16 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sqlx::QueryBuilder;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
+use super::jobs::{ChangeJob, InsertJob, Job, Results, lost};
 use super::{PoolCell, is_read_only_error};
 use sqlx::Sqlite;
 
-use crate::domain::{Applied, Change, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
+use crate::domain::{Applied, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
 use crate::store::shared::{ChangePlan, plan, read_change, write_change};
 use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{StoreError, StoreResult};
-
-/// One message waiting for the group commit.
-pub(super) struct InsertJob {
-    pub(super) msg: NewMessage,
-    pub(super) reply: oneshot::Sender<StoreResult<Inserted>>,
-}
-
-/// One edit, delete or reaction waiting for the group commit.
-pub(super) struct ChangeJob {
-    pub(super) order: OrderId,
-    pub(super) change: Change,
-    pub(super) reply: oneshot::Sender<StoreResult<Applied>>,
-}
-
-/// Every write of messages goes through the one writer: sends and changes share its batches.
-pub(super) enum Job {
-    Insert(InsertJob),
-    Change(ChangeJob),
-}
-
-impl Job {
-    fn order(&self) -> &OrderId {
-        match self {
-            Job::Insert(j) => &j.msg.order_id,
-            Job::Change(j) => &j.order,
-        }
-    }
-
-    fn fail(self, e: StoreError) {
-        match self {
-            Job::Insert(j) => drop(j.reply.send(Err(e))),
-            Job::Change(j) => drop(j.reply.send(Err(e))),
-        }
-    }
-}
-
-/// The results of one batch: the inserts' in their order, then the changes' in theirs.
-struct Results {
-    inserts: Vec<StoreResult<Inserted>>,
-    changes: Vec<Applied>,
-}
 
 /// Most messages one commit carries.
 pub(super) const MAX_BATCH: usize = 512;
@@ -113,10 +73,6 @@ pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<
 
 /// Counters beyond this many orders are dropped (and re-read when needed).
 const MAX_CACHED_ORDERS: usize = 100_000;
-
-fn lost() -> StoreError {
-    StoreError::Batch("the writer lost a result".into())
-}
 
 struct Writer {
     pools: Arc<PoolCell>,

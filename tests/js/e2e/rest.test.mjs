@@ -37,7 +37,7 @@ describe('GET /messages/{orderId} and /orders/{orderId}/messages', () => {
     const t = server.token(order.customer.id);
     const get = async (q) => restData(await server.rest('GET', `/messages/${order.id}${q}`, t));
     let data = await get('');
-    assertKeys(data, ['messages', 'hasMore'], 'history page');
+    assertKeys(data, ['messages', 'hasMore', 'rev'], 'history page');
     assert.deepEqual(data.messages, messages);
     assert.equal(data.hasMore, false);
     const cases = [
