@@ -40,3 +40,85 @@ export async function say(s, orderId, message, extra = {}) {
   assert.equal(ack.ok, true, `send failed: ${JSON.stringify(ack)}`);
   return ack.data;
 }
+
+/** Emit `event` with an ack and return its data; fails on an error ack. */
+export async function ok(s, event, payload) {
+  const ack = await call(s, event, payload);
+  assert.equal(ack?.ok, true, `${event} failed: ${JSON.stringify(ack)}`);
+  return ack.data;
+}
+
+/** edit-message; resolves with the edited message (ack data). */
+export const edit = (s, orderId, messageId, message) => ok(s, 'edit-message', { orderId, messageId, message });
+
+/** delete-message; resolves with the tombstone (ack data). */
+export const del = (s, orderId, messageId) => ok(s, 'delete-message', { orderId, messageId });
+
+/** add-reaction; resolves with {orderId, messageId, rev, reactions}. */
+export const react = (s, orderId, messageId, emoji) => ok(s, 'add-reaction', { orderId, messageId, emoji });
+
+/** remove-reaction; resolves with {orderId, messageId, rev, reactions}. */
+export const unreact = (s, orderId, messageId, emoji) => ok(s, 'remove-reaction', { orderId, messageId, emoji });
+
+/** The events a chat's history can change by (sections 4 and 11). */
+export const CHANGE_EVENTS = ['new-message', 'message-updated', 'message-deleted', 'reaction-updated'];
+
+/**
+ * Record `events` on `socket` in the order they arrive, as `[{event, data}]`. The array also has
+ * `waitFor(pred, ms)`: resolves with the first entry (from the start) satisfying `pred`, and
+ * `waitForCount(n, ms)`, and `stop()`.
+ */
+export function timeline(socket, events = CHANGE_EVENTS) {
+  const seen = [];
+  let waiters = [];
+  const handlers = events.map((event) => [event, (data) => {
+    seen.push({ event, data });
+    waiters = waiters.filter((w) => (w.check() ? (w.done(), false) : true));
+  }]);
+  for (const [event, h] of handlers) socket.on(event, h);
+  const wait = (check, what, ms) => new Promise((resolve, reject) => {
+    if (check()) return resolve();
+    const timer = setTimeout(() => {
+      waiters = waiters.filter((w) => w !== entry);
+      reject(new Error(`${what()} within ${ms} ms; got ${JSON.stringify(seen.map((x) => x.event))}`));
+    }, ms);
+    const entry = { check, done: () => { clearTimeout(timer); resolve(); } };
+    waiters.push(entry);
+  });
+  Object.defineProperty(seen, 'waitFor', {
+    value: async (pred, ms = 5000) => {
+      await wait(() => seen.some(pred), () => 'no matching event', ms);
+      return seen.find(pred);
+    },
+  });
+  Object.defineProperty(seen, 'waitForCount', {
+    value: async (n, ms = 5000) => {
+      await wait(() => seen.length >= n, () => `only ${seen.length} of ${n} events`, ms);
+      return seen;
+    },
+  });
+  Object.defineProperty(seen, 'stop', { value: () => { for (const [event, h] of handlers) socket.off(event, h); } });
+  return seen;
+}
+
+/** The entry of a `new-message` for the message with this id. */
+export const isNewMessage = (id) => (x) => x.event === 'new-message' && x.data.id === id;
+
+/**
+ * Assert that nothing reached the `timelines` since `marks` (their lengths taken before the
+ * operation under test), bounded by a later event: `sendMarker()` sends a message (after the
+ * operation finished) and resolves with it; each timeline must then show exactly that message's
+ * new-message and nothing else since its mark.
+ */
+export async function assertQuietUntilMarker(timelines, marks, sendMarker) {
+  const marker = await sendMarker();
+  for (const [i, t] of timelines.entries()) {
+    await t.waitFor(isNewMessage(marker.id));
+    assert.deepEqual(t.slice(marks[i]).map((x) => [x.event, x.data.id ?? x.data.messageId]),
+      [['new-message', marker.id]], `timeline ${i}: only the marker arrived after the no-op`);
+  }
+  return marker;
+}
+
+/** Sort by rev ascending (a copy). */
+export const byRev = (messages) => [...messages].sort((a, b) => a.rev - b.rev);

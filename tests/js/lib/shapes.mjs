@@ -1,5 +1,5 @@
-// Exact payload shapes of PROTOCOL.md sections 3–5: every field present, of the right type, and
-// nothing else. Each assert takes the payload and the values the test expects.
+// Exact payload shapes of PROTOCOL.md sections 3–5, 10 and 11: every field present, of the right
+// type, and nothing else. Each assert takes the payload and the values the test expects.
 import assert from 'node:assert/strict';
 
 /** UTC RFC 3339 with milliseconds, e.g. 2026-11-24T10:15:02.123Z. */
@@ -25,17 +25,28 @@ export function assertKeys(o, expected, what = 'payload') {
 }
 
 const MESSAGE_KEYS = ['id', 'orderId', 'seq', 'senderId', 'senderType', 'sender', 'message', 'attachments',
-  'isRead', 'readBy', 'createdAt', 'updatedAt'];
+  'isRead', 'readBy', 'createdAt', 'updatedAt', 'rev'];
+
+/** A `rev` (section 10): a non-negative integer; `min` when it must be at least that. */
+export function assertRev(v, what = 'rev', min = 0) {
+  assert.ok(Number.isInteger(v) && v >= min, `${what} is an integer >= ${min}: ${JSON.stringify(v)}`);
+}
 
 /**
- * A message (section 4). `e` holds the expected values: orderId, seq, sender ({id, name, type,
- * displayImage?}), message, imageUrl?, clientMessageId?, isRead? (default false), readBy? (default []),
- * attachments? (default []), id? (when known).
+ * A message (sections 4 and 11). `e` holds the expected values: orderId, seq, sender ({id, name,
+ * type, displayImage?}), message, imageUrl?, clientMessageId?, isRead? (default false), readBy?
+ * (default []), attachments? (default []), id? (when known), rev? (when known; else any rev >= 1),
+ * replyTo? ({id, seq, senderId, senderName, preview?, deleted}: the key is expected exactly when
+ * given), editedAt? (true: any recent time; a string: that time; absent: no editedAt key),
+ * reactions? (the list; absent or []: no reactions key).
  */
 export function assertMessage(m, e) {
   const expectedKeys = [...MESSAGE_KEYS];
   if (e.imageUrl !== undefined) expectedKeys.push('imageUrl');
   if (e.clientMessageId !== undefined) expectedKeys.push('clientMessageId');
+  if (e.replyTo !== undefined) expectedKeys.push('replyTo');
+  if (e.editedAt !== undefined) expectedKeys.push('editedAt');
+  if (e.reactions !== undefined && e.reactions.length > 0) expectedKeys.push('reactions');
   assertKeys(m, expectedKeys, 'message');
   assert.equal(typeof m.id, 'string');
   assert.ok(m.id.length > 0, 'message id is not empty');
@@ -62,11 +73,148 @@ export function assertMessage(m, e) {
   assertRecent(m.createdAt, 'createdAt');
   assertRecent(m.updatedAt, 'updatedAt');
   assert.ok(Date.parse(m.updatedAt) >= Date.parse(m.createdAt), 'updatedAt >= createdAt');
+  assertRev(m.rev, 'message rev', 1);
+  if (e.rev !== undefined) assert.equal(m.rev, e.rev, 'message rev');
+  if (e.replyTo !== undefined) assertReplyTo(m.replyTo, e.replyTo);
+  if (e.editedAt !== undefined) {
+    assertRecent(m.editedAt, 'editedAt');
+    if (typeof e.editedAt === 'string') assert.equal(m.editedAt, e.editedAt);
+    assert.ok(Date.parse(m.editedAt) >= Date.parse(m.createdAt), 'editedAt >= createdAt');
+  }
+  if (e.reactions !== undefined && e.reactions.length > 0) assertReactionList(m.reactions, e.reactions);
+}
+
+/**
+ * A message's `replyTo` (section 11): {id, seq, senderId, senderName, preview, deleted}; a deleted
+ * original has `deleted: true` and no `preview` key. `e` holds the expected values (`preview`
+ * ignored when `deleted`).
+ */
+export function assertReplyTo(r, e) {
+  const expected = ['id', 'seq', 'senderId', 'senderName', 'deleted'];
+  if (!e.deleted) expected.push('preview');
+  assertKeys(r, expected, 'replyTo');
+  const want = { id: e.id, seq: e.seq, senderId: e.senderId, senderName: e.senderName, deleted: !!e.deleted };
+  if (!e.deleted) want.preview = e.preview;
+  assert.deepEqual(r, want, 'replyTo');
+}
+
+/** A reply quote of `original` (a message as rendered) with the given preview (none when deleted). */
+export const quoteOf = (original, preview, deleted = false) => ({
+  id: original.id, seq: original.seq, senderId: original.senderId, senderName: original.sender.name,
+  deleted, ...(deleted ? {} : { preview }),
+});
+
+/** A `reactions` list: [{emoji, count, userIds}], in this order, count = userIds.length. */
+export function assertReactionList(list, expected) {
+  assert.ok(Array.isArray(list), `reactions is an array: ${JSON.stringify(list)}`);
+  for (const r of list) {
+    assertKeys(r, ['emoji', 'count', 'userIds'], 'reaction');
+    assert.equal(r.count, r.userIds.length, `count equals userIds.length: ${JSON.stringify(r)}`);
+  }
+  assert.deepEqual(list, expected, 'reactions');
+}
+
+/** The expected reactions list from [[emoji, [userIds…]], …]. */
+export const reactionList = (pairs) => pairs.map(([emoji, userIds]) => ({ emoji, count: userIds.length, userIds }));
+
+/**
+ * A tombstone (section 11): the message's identity kept (`e.id`, `e.seq`, `e.orderId`, `e.sender`),
+ * `message: ""`, `attachments: []`, `deleted: true`, `deletedAt`, `deletedBy` (`e.deletedBy`), no
+ * `imageUrl`, no `reactions`, no reply text; `editedAt` / `clientMessageId` only when `e` says so.
+ * `e.rev` when known. `e.secrets`: strings (the deleted text, the quoted text) that must appear
+ * nowhere in it.
+ */
+export function assertTombstone(m, e) {
+  const expectedKeys = [...MESSAGE_KEYS, 'deleted', 'deletedAt', 'deletedBy'];
+  if (e.editedAt !== undefined) expectedKeys.push('editedAt');
+  if (e.clientMessageId !== undefined) expectedKeys.push('clientMessageId');
+  // The quote, if the tombstone still carries one, has no text.
+  if (m && typeof m === 'object' && 'replyTo' in m) {
+    expectedKeys.push('replyTo');
+    assert.ok(m.replyTo && typeof m.replyTo === 'object' && !('preview' in m.replyTo),
+      `a tombstone's replyTo has no preview: ${JSON.stringify(m.replyTo)}`);
+  }
+  assertKeys(m, expectedKeys, 'tombstone');
+  if (e.id !== undefined) assert.equal(m.id, e.id);
+  assert.equal(m.orderId, e.orderId);
+  if (e.seq !== undefined) assert.equal(m.seq, e.seq, 'a tombstone keeps its seq');
+  assert.equal(m.senderId, e.sender.id);
+  assert.equal(m.senderType, e.sender.type);
+  assert.deepEqual(m.sender, {
+    id: e.sender.id, name: e.sender.name, displayImage: e.sender.displayImage ?? null, type: e.sender.type,
+  });
+  assert.equal(m.message, '');
+  assert.deepEqual(m.attachments, []);
+  assert.equal(m.deleted, true);
+  assertRecent(m.deletedAt, 'deletedAt');
+  assert.ok(Date.parse(m.deletedAt) >= Date.parse(m.createdAt), 'deletedAt >= createdAt');
+  assert.equal(m.deletedBy, e.deletedBy);
+  if (e.clientMessageId !== undefined) assert.equal(m.clientMessageId, e.clientMessageId);
+  assert.equal(typeof m.isRead, 'boolean');
+  assert.ok(Array.isArray(m.readBy));
+  assertRecent(m.createdAt, 'createdAt');
+  assertRecent(m.updatedAt, 'updatedAt');
+  assertRev(m.rev, 'tombstone rev', 1);
+  if (e.rev !== undefined) assert.equal(m.rev, e.rev, 'tombstone rev');
+  const text = JSON.stringify(m);
+  for (const secret of e.secrets ?? []) {
+    assert.ok(!text.includes(secret), `the tombstone still shows ${JSON.stringify(secret)}: ${text}`);
+  }
+}
+
+/** The add-reaction / remove-reaction result: {orderId, messageId, rev, reactions}. */
+export function assertReactionResult(d, e) {
+  assertKeys(d, ['orderId', 'messageId', 'rev', 'reactions'], 'reaction result');
+  assert.equal(d.orderId, e.orderId);
+  assert.equal(d.messageId, e.messageId);
+  assertRev(d.rev, 'reaction result rev', 1);
+  if (e.rev !== undefined) assert.equal(d.rev, e.rev, 'reaction result rev');
+  assertReactionList(d.reactions, e.reactions);
+}
+
+/** reaction-updated: {orderId, messageId, seq, rev, emoji, userId, added, reactions}. */
+export function assertReactionUpdated(p, e) {
+  assertKeys(p, ['orderId', 'messageId', 'seq', 'rev', 'emoji', 'userId', 'added', 'reactions'], 'reaction-updated');
+  assert.equal(p.orderId, e.orderId);
+  assert.equal(p.messageId, e.messageId);
+  assert.equal(p.seq, e.seq);
+  assertRev(p.rev, 'reaction-updated rev', 1);
+  if (e.rev !== undefined) assert.equal(p.rev, e.rev, 'reaction-updated rev');
+  assert.equal(p.emoji, e.emoji);
+  assert.equal(p.userId, e.userId);
+  assert.equal(p.added, e.added);
+  assertReactionList(p.reactions, e.reactions);
+}
+
+/** A history page (REST data): {messages, hasMore, rev}. */
+export function assertPage(d, e = {}) {
+  assertKeys(d, ['messages', 'hasMore', 'rev'], 'history page');
+  assert.ok(Array.isArray(d.messages));
+  assert.equal(typeof d.hasMore, 'boolean');
+  assertRev(d.rev, 'page rev');
+  if (e.hasMore !== undefined) assert.equal(d.hasMore, e.hasMore);
+  if (e.rev !== undefined) assert.equal(d.rev, e.rev, 'page rev');
+  if (e.ids !== undefined) assert.deepEqual(d.messages.map((m) => m.id), e.ids);
+}
+
+/** The revisions endpoint's data: {revisions: [{message, attachments, editedBy, editedAt}]}. */
+export function assertRevisions(d, expected) {
+  assertKeys(d, ['revisions'], 'revisions');
+  assert.ok(Array.isArray(d.revisions));
+  for (const r of d.revisions) {
+    assertKeys(r, ['message', 'attachments', 'editedBy', 'editedAt'], 'revision');
+    assertRecent(r.editedAt, 'revision editedAt');
+  }
+  assert.deepEqual(d.revisions.map(({ editedAt, ...r }) => r), expected, 'revisions');
+  for (let i = 1; i < d.revisions.length; i++) {
+    assert.ok(Date.parse(d.revisions[i].editedAt) >= Date.parse(d.revisions[i - 1].editedAt), 'revisions oldest first');
+  }
 }
 
 /** A system message (senderType "system") with the given text. */
 export function assertSystemMessage(m, orderId, text) {
   assertKeys(m, MESSAGE_KEYS, 'system message');
+  assertRev(m.rev, 'system message rev', 1);
   assert.equal(m.orderId, orderId);
   assert.equal(m.senderType, 'system');
   assertKeys(m.sender, ['id', 'name', 'displayImage', 'type'], 'system message sender');
@@ -164,10 +312,13 @@ export function assertErrorEvent(p, e) {
   else assert.ok(p.message.length > 0);
 }
 
-/** The join ack data: {orderId, messages, hasMore, participants, reads}. */
+/** The join ack data: {orderId, messages, hasMore, participants, reads, rev}. */
 export function assertJoined(d, e) {
-  assertKeys(d, ['orderId', 'messages', 'hasMore', 'participants', 'reads'], 'join ack data');
+  assertKeys(d, ['orderId', 'messages', 'hasMore', 'participants', 'reads', 'rev'], 'join ack data');
   assert.equal(d.orderId, e.orderId);
+  assertRev(d.rev, 'join ack rev');
+  if (e.rev !== undefined) assert.equal(d.rev, e.rev, 'join ack rev');
+  if (e.ids !== undefined) assert.deepEqual(d.messages.map((m) => m.id), e.ids);
   assert.ok(Array.isArray(d.messages));
   assert.equal(typeof d.hasMore, 'boolean');
   if (e.hasMore !== undefined) assert.equal(d.hasMore, e.hasMore);
