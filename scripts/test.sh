@@ -54,7 +54,7 @@ exec > >(tee "$WORK/all.log") 2>&1
 log "starting PostgreSQL on 127.0.0.1:$PG_PORT and Redis on 127.0.0.1:$REDIS_PORT"
 mkdir -p "$WORK/pg"
 [ "$(id -u)" -eq 0 ] && chown "$PG_USER" "$WORK/pg"
-as_pg "$PG_BIN/initdb" -D "$WORK/pg" -A trust -U postgres >/dev/null
+as_pg "$PG_BIN/initdb" -D "$WORK/pg" -A trust -U postgres --encoding=UTF8 --locale=C.UTF-8 >/dev/null
 as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg" -l "$WORK/pg/server.log" -w -o \
   "-p $PG_PORT -k $WORK/pg -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off" start >/dev/null
 PG_STARTED=1

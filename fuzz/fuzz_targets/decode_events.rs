@@ -4,7 +4,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use order_chat::auth::Verifier;
-use order_chat::domain::Emoji;
+use order_chat::domain::{Emoji, SearchCursor, SearchTerms, snippet};
 use order_chat::service::requests::{
     DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, SendRequest,
     Target, TypingRequest, parse_leave,
@@ -38,6 +38,13 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let _ = Emoji::parse(&text);
+    let _ = SearchCursor::parse(&text);
+    if let Ok(terms) = SearchTerms::parse(&text) {
+        // The query against itself as a message: highlights must lie inside the snippet.
+        let s = snippet(&text, &terms);
+        let units = s.text.encode_utf16().count();
+        assert!(s.highlights.iter().all(|&(a, b)| a < b && b <= units));
+    }
     let verifier = Verifier::hmac(b"fuzz-secret", Some(b"fuzz-admin"));
     let _ = verifier.verify(&text);
 });

@@ -60,6 +60,12 @@ id_type!(MessageId, "messageId");
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OrderRef(String);
 
+impl From<&OrderId> for OrderRef {
+    fn from(id: &OrderId) -> Self {
+        OrderRef(id.as_str().to_owned())
+    }
+}
+
 impl OrderRef {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         if valid_id(s) {

@@ -8,6 +8,7 @@ mod ids;
 mod message;
 mod order;
 mod read;
+mod search;
 mod time;
 mod user;
 
@@ -19,5 +20,6 @@ pub use ids::{ClientMessageId, IdError, MessageId, OrderId, OrderRef, UserId};
 pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
 pub use order::{Order, OrderStatus};
 pub use read::ReadMarker;
+pub use search::{MAX_QUERY_CHARS, SearchCursor, SearchQuery, SearchTerms, Snippet, fold, snippet};
 pub use time::{Millis, now_millis, rfc3339};
 pub use user::{ProfileSource, User, UserType};

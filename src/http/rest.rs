@@ -18,7 +18,8 @@ use crate::domain::OrderRef;
 use crate::domain::Page;
 use crate::error::{AuthFailure, ChatError};
 use crate::service::requests::{
-    DeleteRequest, EditRequest, MarkReadRequest, ReactionRequest, SendRequest, Target, limit_value,
+    DeleteRequest, EditRequest, MarkReadRequest, ReactionRequest, SearchRequest, SendRequest,
+    Target, limit_value,
 };
 use crate::service::{Caller, ChatService};
 
@@ -33,6 +34,7 @@ pub fn routes() -> Router<Arc<ChatService>> {
         .route("/orders/{order_id}/messages", get(history).post(send))
         .route("/orders/{order_id}/read", post(mark_read))
         .route("/unread-count", get(unread))
+        .route("/search", get(search))
         // The message lifecycle (§11).
         .route(
             "/orders/{order_id}/messages/{message_id}",
@@ -250,4 +252,9 @@ async fn revisions(
         "Revisions retrieved",
         svc.revisions(&me, &order, &message).await?,
     ))
+}
+
+async fn search(State(svc): State<Arc<ChatService>>, Authed(me): Authed, q: Params) -> ApiResult {
+    let req = SearchRequest::parse(&query(q)?)?;
+    Ok(success("Search results", svc.search(&me, req).await?))
 }

@@ -31,6 +31,7 @@ mod reads;
 mod render;
 pub mod requests;
 mod rooms;
+mod search;
 mod upserts;
 
 pub use limits::Limits;

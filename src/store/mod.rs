@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::domain::{
     Applied, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage, Order, OrderId,
-    Page, ProfileSource, Reaction, ReadMarker, Revision, StoredMessage, User, UserId,
+    Page, ProfileSource, Reaction, ReadMarker, Revision, SearchQuery, StoredMessage, User, UserId,
 };
 
 pub mod postgres;
@@ -38,7 +38,15 @@ pub type StoreResult<T> = Result<T, StoreError>;
 /// The whole storage: every aggregate's port, and a health check.
 #[async_trait]
 pub trait Store:
-    UserStore + OrderStore + MessageStore + ReactionStore + ReadStore + Send + Sync + 'static
+    UserStore
+    + OrderStore
+    + MessageStore
+    + ReactionStore
+    + ReadStore
+    + SearchIndex
+    + Send
+    + Sync
+    + 'static
 {
     /// Is the database reachable (and, where that can change, writable)?
     async fn ping(&self) -> StoreResult<()>;
@@ -106,6 +114,14 @@ pub trait ReactionStore: Send + Sync {
         order: &OrderId,
         messages: &[MessageId],
     ) -> StoreResult<HashMap<MessageId, Vec<Reaction>>>;
+}
+
+/// The full-text index of message text.
+#[async_trait]
+pub trait SearchIndex: Send + Sync {
+    /// Messages whose words start with every term, not deleted, in the query's orders,
+    /// newest first (`created_at`, then id), at most `limit`.
+    async fn search(&self, query: SearchQuery<'_>) -> StoreResult<Vec<StoredMessage>>;
 }
 
 /// Each user's read position per order.

@@ -208,3 +208,23 @@ pub struct ErrorEvent {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
 }
+
+/// One search match: the message, and a plain-text snippet with the matched words' offsets
+/// (`[start, end)` in JavaScript string indices).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchResult {
+    pub order_id: String,
+    pub order_number: Option<String>,
+    pub message: Message,
+    pub snippet: String,
+    pub highlights: Vec<[usize; 2]>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub results: Vec<SearchResult>,
+    /// `before` for the next page; null on the last one.
+    pub next_cursor: Option<String>,
+}

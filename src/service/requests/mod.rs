@@ -313,8 +313,10 @@ pub fn parse_leave(v: &Value) -> ChatResult<OrderRef> {
 }
 
 mod lifecycle;
+mod search;
 
 pub use lifecycle::{DeleteRequest, EditRequest, ReactionRequest, Target};
+pub use search::SearchRequest;
 
 #[cfg(test)]
 mod tests;

@@ -15,6 +15,7 @@ use super::{Store, StoreResult};
 mod messages;
 mod orders;
 mod reads;
+mod search;
 mod users;
 
 pub struct PgStore {

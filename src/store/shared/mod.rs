@@ -18,10 +18,12 @@ pub(crate) use message_columns;
 mod changes;
 mod queries;
 mod rows;
+mod search;
 mod sql;
 
 pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
 pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow};
+pub(crate) use search::{Matcher, search};
 
 /// A backend's connection pools: `reader` for queries, `writer` for writes. SQLite keeps a
 /// single writer connection; on PostgreSQL both are the same pool. The queries both backends

@@ -22,6 +22,7 @@ mod jobs;
 mod messages;
 mod orders;
 mod reads;
+mod search;
 mod users;
 mod writer;
 

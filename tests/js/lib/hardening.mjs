@@ -190,7 +190,7 @@ export async function startPostgres() {
   const port = await freePort();
   const asPg = (cmd, args) => execFileSync('runuser', ['-u', 'postgres', '--', `${bin}/${cmd}`, ...args],
     { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
-  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres']);
+  asPg('initdb', ['-D', data, '-A', 'trust', '-U', 'postgres', '--encoding=UTF8', '--locale=C.UTF-8']);
   const emergency = () => {
     try { asPg('pg_ctl', ['-D', data, '-m', 'immediate', '-w', 'stop']); } catch { /* not running */ }
     rmSync(dir, { recursive: true, force: true });
