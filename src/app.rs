@@ -19,6 +19,7 @@ use crate::service::{ChatService, Limits};
 use crate::socket;
 use crate::socket::realtime::SocketRealtime;
 use crate::store::{self, StoreError};
+use crate::versions::{LocalVersions, OrderVersions, RedisVersions};
 
 /// Everything the server needs to start; built from flags and environment by `config`.
 #[derive(Clone)]
@@ -131,11 +132,12 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
     }
     let store = store::connect(&settings.database_url).await?;
 
-    let parts = Parts {
+    let mut parts = Parts {
         store,
         verifier,
         metrics: Arc::new(Metrics::default()),
         settings,
+        versions: Arc::new(LocalVersions::default()),
     };
     let (router, service) = match &settings.redis_url {
         None => {
@@ -160,9 +162,14 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 driver,
                 RedisAdapterConfig::new().with_request_timeout(Duration::from_secs(2)),
             );
-            let ledger = RedisLedger::connect(client.clone(), breaker)
+            let ledger = RedisLedger::connect(client.clone(), breaker.clone())
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
+            parts.versions = Arc::new(
+                RedisVersions::connect(client.clone(), breaker)
+                    .await
+                    .map_err(|e| redis_err(e.to_string()))?,
+            );
             let builder = socket_builder().with_adapter::<RedisAdapter>(ctr);
             let check: Arc<dyn RedisCheck> = Arc::new(RedisPing(client));
             // With a remote adapter the namespace is ready once it has subscribed to Redis.
@@ -187,6 +194,7 @@ struct Parts<'a> {
     verifier: Verifier,
     metrics: Arc<Metrics>,
     settings: &'a Settings,
+    versions: Arc<dyn OrderVersions>,
 }
 
 /// The service over Socket.IO with adapter `A` (local, or Redis for a cluster), and the HTTP
@@ -205,13 +213,16 @@ where
     Fut: Future<Output = Result<(), StartError>>,
 {
     let realtime = Arc::new(SocketRealtime::<A>::new(ledger));
-    let service = Arc::new(ChatService::new(
-        parts.store,
-        realtime.clone(),
-        parts.verifier,
-        parts.metrics,
-        parts.settings.limits.clone(),
-    ));
+    let service = Arc::new(
+        ChatService::new(
+            parts.store,
+            realtime.clone(),
+            parts.verifier,
+            parts.metrics,
+            parts.settings.limits.clone(),
+        )
+        .with_versions(parts.versions),
+    );
     let (layer, io) = builder.with_state(service.clone()).build_layer();
     register(&io).await?;
     realtime.attach(io);

@@ -7,11 +7,11 @@ use jsonwebtoken::{Algorithm, DecodingKey, Validation, errors::ErrorKind};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::domain::{UserId, UserType};
+use crate::domain::{Millis, UserId, UserType};
 use crate::error::AuthFailure;
 
 /// Leeway on `exp` (and `nbf`), as the contract says.
-const LEEWAY_SECS: u64 = 30;
+pub const LEEWAY_SECS: u64 = 30;
 
 /// Who a verified token names, before the directory is consulted.
 #[derive(Debug, Clone)]
@@ -22,10 +22,14 @@ pub struct TokenSubject {
     pub name: Option<String>,
     pub user_type: Option<UserType>,
     pub display_image: Option<String>,
+    /// When the token expires (its `exp`, in milliseconds): a socket lives no longer.
+    pub expires_at: Option<Millis>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Claims {
+    #[serde(default)]
+    exp: Option<Value>,
     #[serde(default)]
     user: Option<Value>,
     #[serde(default)]
@@ -201,5 +205,10 @@ fn subject(c: Claims, admin_key: bool) -> Result<TokenSubject, AuthFailure> {
         name: as_text(&c.name),
         user_type,
         display_image: as_text(&c.display_image),
+        expires_at: c
+            .exp
+            .as_ref()
+            .and_then(Value::as_f64)
+            .map(|e| (e * 1000.0) as Millis),
     })
 }

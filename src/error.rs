@@ -46,6 +46,8 @@ pub enum ChatError {
     LimitExceeded(String),
     #[error("The server is restarting: please retry")]
     ShuttingDown,
+    #[error("Your session has expired: sign in again")]
+    TokenExpired,
     /// The cause is for the log only (see `error_chain`); the wire says "Something went wrong".
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -83,6 +85,7 @@ impl ChatError {
             ChatError::NotFound(_) => "NOT_FOUND",
             ChatError::LimitExceeded(_) => "LIMIT_EXCEEDED",
             ChatError::ShuttingDown => "SHUTTING_DOWN",
+            ChatError::TokenExpired => "TOKEN_EXPIRED",
             ChatError::Internal(_) => "INTERNAL",
         }
     }

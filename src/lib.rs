@@ -19,4 +19,5 @@ pub mod run;
 pub mod service;
 pub mod socket;
 pub mod store;
+pub mod versions;
 pub mod wire;

@@ -16,6 +16,11 @@ pub trait Realtime: Send + Sync + 'static {
         except_user: Option<&UserId>,
         event: &ServerEvent<'_>,
     );
+    /// Emit to every socket of one user, on every node.
+    async fn emit_to_user(&self, user: &UserId, event: &ServerEvent<'_>);
+    /// Take every socket of this user out of the order's room, on every node, and return once
+    /// that is done: from then on nothing of the order reaches them.
+    async fn evict(&self, order: &OrderId, user: &UserId);
     /// How many sockets of this user are in this order's room, on every node.
     async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize;
     /// Compare the user's sockets in the order (on every node) with their recorded presence,

@@ -40,7 +40,7 @@ fn status_of(e: &ChatError) -> StatusCode {
     match e {
         ChatError::Validation(_) => StatusCode::BAD_REQUEST,
         ChatError::Unauthorized(AuthFailure::Blocked) => StatusCode::FORBIDDEN,
-        ChatError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+        ChatError::Unauthorized(_) | ChatError::TokenExpired => StatusCode::UNAUTHORIZED,
         ChatError::Forbidden(_) => StatusCode::FORBIDDEN,
         ChatError::OrderNotFound | ChatError::NotFound(_) | ChatError::MessageNotFound => {
             StatusCode::NOT_FOUND

@@ -60,6 +60,7 @@ impl ChatService {
             is_admin: subject.is_admin,
             name: user.name,
             display_image: user.display_image,
+            expires_at: subject.expires_at,
         })
     }
 
@@ -67,7 +68,9 @@ impl ChatService {
     /// `FORBIDDEN`. An unknown order is `ORDER_NOT_FOUND`.
     #[tracing::instrument(level = "debug", skip_all, fields(order = order.as_str(), user = %caller.user_id))]
     pub(super) async fn access(&self, caller: &Caller, order: &OrderRef) -> ChatResult<Access> {
-        let order = match self.orders.get(order.as_str()) {
+        let version = self.versions.current().await;
+        let cached = version.and_then(|v| self.orders.get(order.as_str(), v));
+        let order = match cached {
             Some(o) => o,
             None => {
                 let o = self
@@ -75,7 +78,9 @@ impl ChatService {
                     .find_order(order.as_str())
                     .await?
                     .ok_or(ChatError::OrderNotFound)?;
-                self.orders.put(&o);
+                if let Some(v) = version {
+                    self.orders.put(&o, v);
+                }
                 o
             }
         };
@@ -85,5 +90,16 @@ impl ChatService {
             None => return Err(ChatError::not_participant()),
         };
         Ok(Access { order, role })
+    }
+
+    /// `refresh-token`: a new token for a live socket. It must be valid and name the same user
+    /// (with the same admin standing); the socket then lives until the new token's expiry.
+    #[tracing::instrument(level = "debug", skip_all, fields(user = %caller.user_id))]
+    pub async fn refresh(&self, caller: &Caller, token: Option<&str>) -> ChatResult<Caller> {
+        let fresh = self.authenticate(token).await?;
+        if fresh.user_id != caller.user_id || fresh.is_admin != caller.is_admin {
+            return Err(ChatError::Unauthorized(AuthFailure::Invalid));
+        }
+        Ok(fresh)
     }
 }

@@ -36,6 +36,10 @@ impl ChatService {
         };
         self.store.put_order(&order).await?;
         self.orders.clear();
+        self.versions.bump().await;
+        if let Some(before) = &before {
+            self.evict_removed(before, &order).await;
+        }
 
         let updated = wire::OrderUpdated {
             order_id: order.id.to_string(),
@@ -90,6 +94,42 @@ impl ChatService {
                 .await;
         }
         Ok(updated)
+    }
+
+    /// Users the change took off the order (agents removed, a replaced customer): their
+    /// sockets leave the order's room on every node before the change is acknowledged, and are
+    /// told so with `removed-from-order`.
+    async fn evict_removed(&self, before: &Order, after: &Order) {
+        let removed: Vec<&UserId> = before
+            .participant_ids()
+            .filter(|u| after.role_of(u).is_none())
+            .collect();
+        let notice = wire::RemovedFromOrder {
+            order_id: after.id.to_string(),
+        };
+        for user in removed {
+            self.realtime.evict(&after.id, user).await;
+            self.realtime
+                .emit_to_user(user, &ServerEvent::RemovedFromOrder(&notice))
+                .await;
+            // Their presence in the order ends with it.
+            if self.realtime.settle_presence(&after.id, user).await == Some(false) {
+                let role = before.role_of(user).unwrap_or(UserType::Agent);
+                let name = match self.store.get_user(user).await {
+                    Ok(Some(u)) => u.name,
+                    _ => user.to_string(),
+                };
+                let gone = super::Caller {
+                    user_id: user.clone(),
+                    is_admin: false,
+                    name,
+                    user_type: role,
+                    display_image: None,
+                    expires_at: None,
+                };
+                self.announce(&gone, role, &after.id, false).await;
+            }
+        }
     }
 
     async fn system_message(&self, order: &Order, text: String) -> ChatResult<()> {

@@ -19,6 +19,7 @@ use crate::domain::{Order, OrderId, UserId, UserType};
 use crate::metrics::Metrics;
 use crate::realtime::Realtime;
 use crate::store::Store;
+use crate::versions::{LocalVersions, OrderVersions};
 use crate::wire::{Sender, ServerEvent};
 
 mod access;
@@ -47,6 +48,8 @@ pub struct Caller {
     pub name: String,
     pub user_type: UserType,
     pub display_image: Option<String>,
+    /// The token's expiry (ms): a socket is closed then unless it refreshed its token.
+    pub expires_at: Option<crate::domain::Millis>,
 }
 
 impl Caller {
@@ -74,6 +77,7 @@ pub struct ChatService {
     throttles: Throttles,
     flights: Flights,
     orders: cache::OrderCache,
+    versions: Arc<dyn OrderVersions>,
 }
 
 impl ChatService {
@@ -92,7 +96,15 @@ impl ChatService {
             throttles: Throttles::new(limits),
             flights: Flights::default(),
             orders: cache::OrderCache::default(),
+            versions: Arc::new(LocalVersions::default()),
         }
+    }
+
+    /// Share the order counter with other nodes (through Redis), so that every node's access
+    /// check sees a change at once.
+    pub fn with_versions(mut self, versions: Arc<dyn OrderVersions>) -> Self {
+        self.versions = versions;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

@@ -101,7 +101,13 @@ impl ChatService {
     }
 
     /// `user-joined` (or `user-left`) to the order's other users.
-    async fn announce(&self, caller: &Caller, role: UserType, order: &OrderId, joined: bool) {
+    pub(super) async fn announce(
+        &self,
+        caller: &Caller,
+        role: UserType,
+        order: &OrderId,
+        joined: bool,
+    ) {
         let payload = wire::Presence {
             order_id: order.to_string(),
             user_id: caller.user_id.to_string(),

@@ -1,14 +1,19 @@
 //! The client events: each one parses its payload and makes one call of the chat service.
 //! The rules (access, validation, limits) are the service's; rendering is `dispatch`'s.
 
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
 
 use super::dispatch::{Ctx, emit_to};
+use super::state::SocketState;
+use crate::domain::rfc3339;
 use crate::error::ChatResult;
 use crate::service::requests::{
-    DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, SendRequest,
-    TypingRequest, parse_leave,
+    DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, RefreshRequest,
+    SendRequest, TypingRequest, parse_leave,
 };
 use crate::wire::{self, ServerEvent};
 
@@ -56,4 +61,19 @@ pub async fn add_reaction<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::R
 pub async fn remove_reaction<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Reactions> {
     let req = ReactionRequest::parse(&v, None, None)?;
     c.svc.react(&c.me, req, false).await
+}
+
+/// `refresh-token`: the service checks the token; the socket's session watcher moves its end.
+pub async fn refresh_token<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::SessionRefreshed> {
+    let req = RefreshRequest::parse(&v)?;
+    let fresh = c.svc.refresh(&c.me, Some(&req.token)).await?;
+    if let Some(state) = c.socket.extensions.get::<Arc<SocketState>>() {
+        state
+            .expires_at
+            .store(super::session::end_of(fresh.expires_at), Ordering::Release);
+        state.session_changed.notify_one();
+    }
+    Ok(wire::SessionRefreshed {
+        expires_at: fresh.expires_at.map(rfc3339),
+    })
 }

@@ -3,6 +3,7 @@
 //! result as an ack or an `error` event.
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use serde_json::Value;
 use socketioxide::adapter::Adapter;
@@ -19,6 +20,7 @@ mod dispatch;
 mod events;
 pub mod realtime;
 mod rooms;
+mod session;
 mod state;
 
 use dispatch::{emit_to, on};
@@ -103,8 +105,12 @@ fn prepare<A: Adapter>(s: &SocketRef<A>, svc: &ChatService, caller: Caller) {
     svc.metrics().connections.inc();
     svc.metrics().connections_total.inc();
     s.join(user_room(&caller.user_id));
+    let state = SocketState::default();
+    state
+        .expires_at
+        .store(session::end_of(caller.expires_at), Ordering::Release);
     s.extensions.insert(Arc::new(caller));
-    s.extensions.insert(Arc::new(SocketState::default()));
+    s.extensions.insert(Arc::new(state));
     // One line per client event: its name and its handler (parse + one service call).
     on(s, "join-order-chat", events::join::<A>);
     on(s, "send-message", events::send::<A>);
@@ -115,6 +121,7 @@ fn prepare<A: Adapter>(s: &SocketRef<A>, svc: &ChatService, caller: Caller) {
     on(s, "delete-message", events::delete::<A>);
     on(s, "add-reaction", events::add_reaction::<A>);
     on(s, "remove-reaction", events::remove_reaction::<A>);
+    on(s, "refresh-token", events::refresh_token::<A>);
     s.on_fallback(dispatch::on_unknown::<A>);
     s.on_disconnect(on_disconnect::<A>);
 }
@@ -126,6 +133,9 @@ async fn on_connect<A: Adapter>(s: SocketRef<A>, Extension(me): Me) {
         user_type: me.user_type,
     };
     emit_to(&s, ServerEvent::ConnectionStatus(&status));
+    if let Some(state) = s.extensions.get::<Arc<SocketState>>() {
+        session::watch(s.clone(), state);
+    }
 }
 
 async fn on_disconnect<A: Adapter>(
@@ -135,5 +145,9 @@ async fn on_disconnect<A: Adapter>(
     Extension(me): Me,
 ) {
     svc.metrics().connections.dec();
+    if let Some(state) = s.extensions.get::<Arc<SocketState>>() {
+        state.closed.store(true, Ordering::Release);
+        state.session_changed.notify_one();
+    }
     svc.disconnected(&me, &SocketRooms(s.clone())).await;
 }

@@ -84,6 +84,24 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
         }
     }
 
+    async fn emit_to_user(&self, user: &UserId, event: &ServerEvent<'_>) {
+        let Some(io) = self.io.get() else { return };
+        let name = event.name();
+        if let Err(e) = io.to(user_room(user)).emit(name, event).await {
+            tracing::warn!(event = name, error = %e, "cluster emit to a user failed; this node only");
+            let _ = io.local().to(user_room(user)).emit(name, event).await;
+        }
+    }
+
+    async fn evict(&self, order: &OrderId, user: &UserId) {
+        let Some(io) = self.io.get() else { return };
+        let rooms = [order_room(order), presence_room(order, user)];
+        if let Err(e) = io.to(user_room(user)).leave(rooms.clone()).await {
+            tracing::warn!(%order, error = %e, "evicting on every node failed; this node only");
+            let _ = io.local().to(user_room(user)).leave(rooms).await;
+        }
+    }
+
     async fn user_sockets_in_order(&self, order: &OrderId, user: &UserId) -> usize {
         match self.io.get() {
             Some(io) => count_room(io, presence_room(order, user)).await,

@@ -33,8 +33,22 @@ impl<A: Adapter> Membership for SocketRooms<A> {
         self.0
             .leave([order_room(order), presence_room(order, user)]);
     }
+    /// Joined, and not evicted since: an eviction (`Realtime::evict`, from any node) takes
+    /// the socket out of the room but cannot reach this socket's own record, so the room
+    /// decides while the socket is connected (once it is closed, only the record is left).
     fn is_in(&self, order: &OrderId) -> bool {
-        self.with_joined(|j| j.contains(order)).unwrap_or(false)
+        if !self.with_joined(|j| j.contains(order)).unwrap_or(false) {
+            return false;
+        }
+        if !self.0.connected() {
+            return true;
+        }
+        let room = order_room(order);
+        if self.0.rooms().iter().any(|r| *r == room) {
+            return true;
+        }
+        self.with_joined(|j| j.remove(order));
+        false
     }
     fn joined_orders(&self) -> Vec<OrderId> {
         self.with_joined(|j| j.iter().cloned().collect())

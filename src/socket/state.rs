@@ -1,7 +1,7 @@
 //! What one socket remembers: the order chats it joined, and the turn order of its events.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use socketioxide::adapter::Adapter;
@@ -19,6 +19,11 @@ pub struct SocketState {
     /// handler runs, and presence must still know what to leave.
     pub joined: Mutex<BTreeSet<OrderId>>,
     turns: Turnstile,
+    /// When the socket's token expires (ms; 0: never), moved on by `refresh-token`.
+    pub expires_at: AtomicI64,
+    /// Wakes the session watcher: the expiry moved, or the socket closed.
+    pub session_changed: Notify,
+    pub closed: AtomicBool,
 }
 
 /// Events of one socket are handled in the order they arrived: socketioxide spawns one task

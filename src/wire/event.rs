@@ -20,6 +20,8 @@ pub enum ServerEvent<'a> {
     UserLeft(&'a Presence),
     MessagesRead(&'a MessagesRead),
     OrderUpdated(&'a OrderUpdated),
+    RemovedFromOrder(&'a RemovedFromOrder),
+    SessionExpiring(&'a SessionExpiring),
     Error(&'a ErrorEvent),
 }
 
@@ -37,6 +39,8 @@ impl ServerEvent<'_> {
             ServerEvent::UserLeft(_) => "user-left",
             ServerEvent::MessagesRead(_) => "messages-read",
             ServerEvent::OrderUpdated(_) => "order-updated",
+            ServerEvent::RemovedFromOrder(_) => "removed-from-order",
+            ServerEvent::SessionExpiring(_) => "session-expiring",
             ServerEvent::Error(_) => "error",
         }
     }

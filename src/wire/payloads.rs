@@ -228,3 +228,24 @@ pub struct SearchPage {
     /// `before` for the next page; null on the last one.
     pub next_cursor: Option<String>,
 }
+
+/// `session-expiring`: the token runs out at `expiresAt`; answer with `refresh-token`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionExpiring {
+    pub expires_at: String,
+}
+
+/// The `refresh-token` result: the socket now lives until `expiresAt`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionRefreshed {
+    pub expires_at: Option<String>,
+}
+
+/// `removed-from-order`: the backend took this user off the order; nothing of it reaches them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RemovedFromOrder {
+    pub order_id: String,
+}

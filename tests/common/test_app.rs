@@ -151,6 +151,18 @@ impl Realtime for Recorder {
     async fn user_socket_count(&self, _user: &UserId) -> usize {
         0
     }
+    async fn emit_to_user(&self, user: &UserId, event: &ServerEvent<'_>) {
+        self.events.lock().unwrap().push(Recorded {
+            order: String::new(),
+            name: event.name(),
+            payload: serde_json::to_value(event).expect("events serialize"),
+            to: [user.to_string()].into(),
+        });
+    }
+    async fn evict(&self, order: &OrderId, user: &UserId) {
+        let key = (order.to_string(), user.to_string());
+        self.sockets.lock().unwrap().remove(&key);
+    }
     async fn disconnect_user(&self, _user: &UserId) {}
     async fn close(&self) {}
 }

@@ -314,9 +314,11 @@ pub fn parse_leave(v: &Value) -> ChatResult<OrderRef> {
 
 mod lifecycle;
 mod search;
+mod session;
 
 pub use lifecycle::{DeleteRequest, EditRequest, ReactionRequest, Target};
 pub use search::SearchRequest;
+pub use session::RefreshRequest;
 
 #[cfg(test)]
 mod tests;

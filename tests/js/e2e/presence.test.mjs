@@ -364,13 +364,22 @@ describe('order-updated and system messages', () => {
     await server.putOrder(order.id, { orderNumber: 'B2S-RENUMBERED' + order.id.slice(-4).toUpperCase(), status: order.status, customer: order.customer, agents: order.agents });
     const got = await upd;
     assertOrderUpdated(got, { orderId: order.id, orderNumber: 'B2S-RENUMBERED' + order.id.slice(-4).toUpperCase(), status: order.status, customerId: order.customer.id, agentIds: [order.agents[0].id] });
-    // Without orderNumber the stored one is kept.
+    // Without orderNumber the stored one is kept. The replaced customer is removed from the
+    // room first (§15: removed-from-order, then nothing more); the agent sees order-updated.
     const newCustomer = { id: uid('cust'), name: 'Bola Ade' };
-    const upd2 = next(cust, 'order-updated');
+    const agent = await joinAs(server, order.agents[0].id, order.id);
+    const agentMessages = collector(agent, 'new-message');
+    const upd2 = next(agent, 'order-updated');
+    const removed = next(cust, 'removed-from-order');
+    const custUpdates = collector(cust, 'order-updated');
     await server.putOrder(order.id, { status: order.status, customer: newCustomer, agents: order.agents });
     assertOrderUpdated(await upd2, { orderId: order.id, orderNumber: got.orderNumber, status: order.status, customerId: newCustomer.id, agentIds: [order.agents[0].id] });
+    assert.deepEqual(await removed, { orderId: order.id });
     await barrier(cust);
+    await barrier(agent);
+    assert.deepEqual(custUpdates, [], 'the replaced customer hears nothing after removal');
     assert.deepEqual(messages, []);
+    assert.deepEqual(agentMessages, []);
   });
 
   it('order-updated goes to the order\'s room only', async () => {

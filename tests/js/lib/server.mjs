@@ -163,6 +163,8 @@ export function connect(url, token, o = {}) {
     ...(o.options || {}),
   });
   o.track?.add(socket);
+  // Listeners for what the server sends right after connecting (before this resolves).
+  o.before?.(socket);
   const status = new Promise((resolve) => socket.once('connection-status', resolve));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => { socket.close(); reject(new Error('connect timed out')); }, 10000);
