@@ -15,6 +15,7 @@ use crate::auth::{KeyError, Verifier};
 use crate::http::{self, AppState, ops::RedisCheck};
 use crate::metrics::Metrics;
 use crate::presence::{LocalLedger, PresenceLedger, RedisLedger};
+use crate::rates::{RedisRate, SharedRate};
 use crate::service::{ChatService, Limits};
 use crate::socket;
 use crate::socket::realtime::SocketRealtime;
@@ -138,6 +139,7 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
         metrics: Arc::new(Metrics::default()),
         settings,
         versions: Arc::new(LocalVersions::default()),
+        shared_rate: None,
     };
     let (router, service) = match &settings.redis_url {
         None => {
@@ -166,10 +168,15 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
             parts.versions = Arc::new(
-                RedisVersions::connect(client.clone(), breaker)
+                RedisVersions::connect(client.clone(), breaker.clone())
                     .await
                     .map_err(|e| redis_err(e.to_string()))?,
             );
+            parts.shared_rate = Some(Arc::new(
+                RedisRate::connect(client.clone(), breaker)
+                    .await
+                    .map_err(|e| redis_err(e.to_string()))?,
+            ));
             let builder = socket_builder().with_adapter::<RedisAdapter>(ctr);
             let check: Arc<dyn RedisCheck> = Arc::new(RedisPing(client));
             // With a remote adapter the namespace is ready once it has subscribed to Redis.
@@ -195,6 +202,7 @@ struct Parts<'a> {
     metrics: Arc<Metrics>,
     settings: &'a Settings,
     versions: Arc<dyn OrderVersions>,
+    shared_rate: Option<Arc<dyn SharedRate>>,
 }
 
 /// The service over Socket.IO with adapter `A` (local, or Redis for a cluster), and the HTTP
@@ -213,16 +221,18 @@ where
     Fut: Future<Output = Result<(), StartError>>,
 {
     let realtime = Arc::new(SocketRealtime::<A>::new(ledger));
-    let service = Arc::new(
-        ChatService::new(
-            parts.store,
-            realtime.clone(),
-            parts.verifier,
-            parts.metrics,
-            parts.settings.limits.clone(),
-        )
-        .with_versions(parts.versions),
-    );
+    let mut service = ChatService::new(
+        parts.store,
+        realtime.clone(),
+        parts.verifier,
+        parts.metrics,
+        parts.settings.limits.clone(),
+    )
+    .with_versions(parts.versions);
+    if let Some(rate) = parts.shared_rate {
+        service = service.with_shared_rate(rate);
+    }
+    let service = Arc::new(service);
     let (layer, io) = builder.with_state(service.clone()).build_layer();
     register(&io).await?;
     realtime.attach(io);

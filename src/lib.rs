@@ -14,6 +14,7 @@ pub mod error;
 pub mod http;
 pub mod metrics;
 pub mod presence;
+pub mod rates;
 pub mod realtime;
 pub mod run;
 pub mod service;

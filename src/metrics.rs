@@ -30,6 +30,8 @@ pub struct Metrics {
     pub connections_total: Counter,
     pub events: Family<EventLabel, Counter>,
     pub messages_stored: Counter,
+    /// Sends limited by this node alone because the shared (Redis) budget was unreachable.
+    pub rate_limit_local_fallbacks: Counter,
     pub errors: Family<CodeLabel, Counter>,
     pub http_latency: Family<RouteLabel, Histogram>,
 }
@@ -41,6 +43,7 @@ impl Default for Metrics {
         let connections_total = Counter::default();
         let events = Family::<EventLabel, Counter>::default();
         let messages_stored = Counter::default();
+        let rate_limit_local_fallbacks = Counter::default();
         let errors = Family::<CodeLabel, Counter>::default();
         let http_latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
@@ -66,6 +69,11 @@ impl Default for Metrics {
             messages_stored.clone(),
         );
         registry.register(
+            "rate_limit_local_fallbacks",
+            "Sends rate-limited by this node alone (the shared limit in Redis was unreachable)",
+            rate_limit_local_fallbacks.clone(),
+        );
+        registry.register(
             "errors",
             "Errors returned to clients, by code",
             errors.clone(),
@@ -81,6 +89,7 @@ impl Default for Metrics {
             connections_total,
             events,
             messages_stored,
+            rate_limit_local_fallbacks,
             errors,
             http_latency,
         }

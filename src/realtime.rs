@@ -26,7 +26,7 @@ pub trait Realtime: Send + Sync + 'static {
     /// Compare the user's sockets in the order (on every node) with their recorded presence,
     /// exclusively for that pair across the cluster; `Some(online)` when the record changed.
     async fn settle_presence(&self, order: &OrderId, user: &UserId) -> Option<bool>;
-    /// How many sockets this user has open on this node.
+    /// How many sockets this user has open, on every node.
     async fn user_socket_count(&self, user: &UserId) -> usize;
     /// Disconnect every socket of this user, on every node.
     async fn disconnect_user(&self, user: &UserId);

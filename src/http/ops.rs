@@ -36,6 +36,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             Err(_) => "unreachable",
         },
         "redis": match &redis { None => "not configured", Some(Ok(())) => "ok", Some(Err(_)) => "unreachable" },
+        "limits": state.service.limits_scope(),
     });
     (status, axum::Json(body)).into_response()
 }

@@ -149,3 +149,24 @@ impl Flights {
         self.inner.count.load(Ordering::Acquire)
     }
 }
+
+impl super::ChatService {
+    /// One message from the user's budget: the shared one when clustered, else (or when it is
+    /// unreachable) this node's.
+    pub(super) async fn take_message_budget(&self, user: &UserId) -> Result<(), ChatError> {
+        let limits = &self.throttles.limits;
+        if let Some(shared) = &self.shared_rate {
+            match shared
+                .take(user, limits.messages_per_second, limits.message_burst)
+                .await
+            {
+                Some(Ok(())) => return Ok(()),
+                Some(Err(retry_after)) => return Err(ChatError::RateLimited { retry_after }),
+                None => {
+                    self.metrics.rate_limit_local_fallbacks.inc();
+                }
+            }
+        }
+        self.throttles.message(user)
+    }
+}

@@ -13,7 +13,7 @@ impl ChatService {
     #[tracing::instrument(level = "debug", skip_all, fields(order = req.order.as_str(), user = %caller.user_id))]
     pub async fn send(&self, caller: &Caller, req: SendRequest) -> ChatResult<wire::Message> {
         let _flight = self.flights.enter()?;
-        self.throttles.message(&caller.user_id)?;
+        self.take_message_budget(&caller.user_id).await?;
         let Access { order, role } = self.access(caller, &req.order).await?;
         if order.status.is_closed() {
             return Err(ChatError::OrderClosed);

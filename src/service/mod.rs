@@ -17,6 +17,7 @@ use std::sync::Arc;
 use crate::auth::Verifier;
 use crate::domain::{Order, OrderId, UserId, UserType};
 use crate::metrics::Metrics;
+use crate::rates::SharedRate;
 use crate::realtime::Realtime;
 use crate::store::Store;
 use crate::versions::{LocalVersions, OrderVersions};
@@ -78,6 +79,7 @@ pub struct ChatService {
     flights: Flights,
     orders: cache::OrderCache,
     versions: Arc<dyn OrderVersions>,
+    shared_rate: Option<Arc<dyn SharedRate>>,
 }
 
 impl ChatService {
@@ -97,6 +99,23 @@ impl ChatService {
             flights: Flights::default(),
             orders: cache::OrderCache::default(),
             versions: Arc::new(LocalVersions::default()),
+            shared_rate: None,
+        }
+    }
+
+    /// Count each user's messages against one budget on every node (through Redis).
+    pub fn with_shared_rate(mut self, rate: Arc<dyn SharedRate>) -> Self {
+        self.shared_rate = Some(rate);
+        self
+    }
+
+    /// Where the per-user limits are counted now: `shared` (every node), `local` (one node),
+    /// or `local-fallback` (a cluster whose Redis is unreachable: each node counts alone).
+    pub fn limits_scope(&self) -> &'static str {
+        match &self.shared_rate {
+            None => "local",
+            Some(r) if r.shared() => "shared",
+            Some(_) => "local-fallback",
         }
     }
 

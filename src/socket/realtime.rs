@@ -119,9 +119,11 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
         self.ledger.settle(order, user, &count).await
     }
 
+    /// On every node (the limit is per user, not per node); this node's alone if the cluster
+    /// cannot be asked.
     async fn user_socket_count(&self, user: &UserId) -> usize {
         match self.io.get() {
-            Some(io) => io.local().to(user_room(user)).sockets().len(),
+            Some(io) => count_room(io, user_room(user)).await,
             None => 0,
         }
     }

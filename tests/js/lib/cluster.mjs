@@ -33,7 +33,7 @@ export function clusterEnv() {
  * key, so a token or an internal call works on any node. The first node starts alone (it runs
  * the migrations), the others together. Resolves with the servers of lib/server.mjs.
  */
-export async function startCluster(n) {
+export async function startCluster(n, o = {}) {
   const { databaseUrl, redisUrl } = clusterEnv();
   const shared = {
     databaseUrl,
@@ -41,6 +41,7 @@ export async function startCluster(n) {
     secret: `cluster-access-${randomUUID()}`,
     adminSecret: `cluster-admin-${randomUUID()}`,
     internalKey: `cluster-internal-${randomUUID()}`,
+    ...(o.env ? { env: o.env } : {}),
   };
   const nodes = [];
   const started = async () => { const s = await startServer(shared); nodes.push(s); return s; };
