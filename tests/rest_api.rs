@@ -477,7 +477,7 @@ async fn operations_endpoints_answer() {
     assert_eq!(s, 200);
     assert_eq!(
         r,
-        json!({"status": "ready", "database": "ok", "redis": "not configured"})
+        json!({"status": "ready", "database": "ok", "redis": "not configured", "limits": "local"})
     );
     call(
         &b,
