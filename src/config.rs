@@ -27,6 +27,24 @@ pub enum Command {
     /// Run the server on an SQLite file with a demo order, and print a chat link for its
     /// customer and for its agent.
     Demo(DemoArgs),
+    /// Copy the embedded (SQLite) database into FILE while the server keeps running; the copy
+    /// is consistent and holds every message acknowledged before it began. Restore: stop the
+    /// server, put the copy in place of the database file (removing its -wal and -shm files),
+    /// start the server.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy (must not exist yet).
+    pub file: std::path::PathBuf,
+    /// The database to copy.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://data/order-chat.db"
+    )]
+    pub database_url: String,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,10 @@ fn main() -> std::process::ExitCode {
         match cli.command {
             Command::Serve(args) => order_chat::run::serve(*args).await,
             Command::Demo(args) => order_chat::run::demo(args).await,
+            Command::Backup(args) => order_chat::store::backup(&args.database_url, &args.file)
+                .await
+                .map(|()| println!("backup written to {}", args.file.display()))
+                .map_err(order_chat::app::StartError::from),
         }
     });
     match result {

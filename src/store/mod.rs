@@ -31,6 +31,9 @@ pub enum StoreError {
     Batch(String),
     #[error("the database is read-only")]
     ReadOnly,
+    /// An operation this backend or this request cannot do; the text says why.
+    #[error("{0}")]
+    Refused(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -139,6 +142,19 @@ pub trait ReadStore: Send + Sync {
     /// Per order where the user participates: messages by others above the user's marker,
     /// deleted ones not counted. Orders with nothing unread are left out.
     async fn unread_by_order(&self, user: &UserId) -> StoreResult<Vec<(OrderId, i64)>>;
+}
+
+/// A consistent copy of a live embedded database into `dest` (which must not exist yet), taken
+/// while the server keeps running: SQLite's `VACUUM INTO` reads one snapshot (WAL), so the copy
+/// holds every message committed before it began. PostgreSQL has its own tools (`pg_dump`).
+pub async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
+    if url.starts_with("sqlite:") {
+        sqlite::backup(url, dest).await
+    } else {
+        Err(StoreError::Refused(
+            "backup copies the embedded SQLite database; for PostgreSQL use pg_dump".into(),
+        ))
+    }
 }
 
 /// Open the backend named by the URL's scheme and run its migrations.

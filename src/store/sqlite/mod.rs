@@ -159,3 +159,23 @@ async fn is_read_only(conn: &mut sqlx::SqliteConnection) -> Result<bool, sqlx::E
     let read_only = unsafe { libsqlite3_sys::sqlite3_db_readonly(db, c"main".as_ptr()) };
     Ok(read_only == 1)
 }
+
+/// `VACUUM INTO` on a connection of its own (the server's writer is not disturbed).
+pub(crate) async fn backup(url: &str, dest: &std::path::Path) -> StoreResult<()> {
+    use sqlx::ConnectOptions;
+    if dest.exists() {
+        return Err(StoreError::Refused(format!(
+            "{} exists already: choose a new file",
+            dest.display()
+        )));
+    }
+    let mut conn = SqliteConnectOptions::from_str(url)?
+        .busy_timeout(Duration::from_secs(30))
+        .connect()
+        .await?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(dest.to_string_lossy().as_ref())
+        .execute(&mut conn)
+        .await?;
+    Ok(())
+}
