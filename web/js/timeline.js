@@ -6,9 +6,11 @@
  *
  * A message is kept once: by id and by seq (PROTOCOL §4: seq is gapless and never reused), so a
  * message that arrives twice (its own ack and `new-message`, a catch-up overlapping the live
- * stream) is shown once.
+ * stream) is shown once, in its newest state: every message carries `rev`, the order's change
+ * counter at its latest change (PROTOCOL §10), and a newer rev replaces an older one by id.
  */
 import { firstName } from './format.js';
+import { replyToOf } from './lifecycle.js';
 
 export class Timeline {
   /** @param {{userId?: string|null}} o the signed-in user (tells own messages apart) */
@@ -26,6 +28,8 @@ export class Timeline {
     this.hasMoreOlder = false;
     this.myReadSeq = 0;
     this.readSent = 0; // the highest mark asked for (acked or not)
+    this.rev = null; // the highest rev seen on the change stream (null: the server never said one)
+    this.repliesTo = new Map(); // id of an original -> ids of the loaded replies to it
   }
 
   isOwn(m) {
@@ -61,38 +65,64 @@ export class Timeline {
   }
 
   /**
-   * Take messages from anywhere (join ack, new-message, ack of a send, a history page). Returns
-   * the messages that were new, in the order given; `confirmed` lists own pending sends that a
-   * message answered (by clientMessageId), which are no longer pending.
+   * Take messages from anywhere (join ack, new-message, ack of a send, a history page, the change
+   * stream). A message already kept is replaced when the incoming one has a newer `rev` (an edit,
+   * a delete, a reaction; PROTOCOL §10) and ignored otherwise. Returns the messages that were new
+   * (`added`, in the order given) and replaced (`updated`), the loaded replies whose quote changed
+   * with them (`replies`), and `confirmed`: own pending sends that a message answered (by
+   * clientMessageId), which are no longer pending.
+   *
+   * `o.changes`: the messages are changes (live updates, a catch-up by rev), which may be of old
+   * messages not loaded yet; those are not put into the list (older pages bring them, in their
+   * state then) but still update the quotes of loaded replies. `o.history`: a page of older
+   * history, whose revs do not count as seen (the live stream may not have brought the changes
+   * below them yet).
    */
-  ingest(list) {
+  ingest(list, o = {}) {
     const added = [];
+    const updated = [];
+    const replies = [];
     const confirmed = [];
     let addedOwn = false;
     let addedOthers = false;
     for (const m of list || []) {
       if (!m || typeof m !== 'object' || typeof m.seq !== 'number' || m.id == null) continue;
+      if (!o.history) this.noteRev(m.rev);
       const own = this.isOwn(m);
       if (own && m.clientMessageId && this.pending.has(m.clientMessageId)) {
         this.pending.delete(m.clientMessageId);
         confirmed.push({ cid: m.clientMessageId, message: m });
       }
-      if (this.messages.has(String(m.id)) || this.bySeq.has(m.seq)) continue;
-      this.messages.set(String(m.id), m);
+      const known = this.messages.get(String(m.id));
+      if (known) {
+        if (isNewer(m, known)) {
+          this.put(m);
+          updated.push(m);
+          this.touchReplies(m, replies);
+        }
+        continue;
+      }
+      if (this.bySeq.has(m.seq)) continue;
+      if (o.changes && this.hasMoreOlder && this.seqs.length && m.seq < this.seqs[0]) {
+        this.touchReplies(m, replies);
+        continue;
+      }
+      this.put(m);
       this.seqs.splice(this.indexAbove(m.seq), 0, m.seq);
-      this.bySeq.set(m.seq, m);
       added.push(m);
+      this.touchReplies(m, replies);
       if (own) addedOwn = true; else addedOthers = true;
       if (m.seq > this.highestSeq) this.highestSeq = m.seq;
       if (!own && m.seq > this.highestOtherSeq) this.highestOtherSeq = m.seq;
     }
-    return { added, confirmed, addedOwn, addedOthers };
+    return { added, updated, replies, confirmed, addedOwn, addedOthers };
   }
 
   /**
    * The join ack (PROTOCOL §3): participants, read markers, the messages. A first join sets
-   * whether older history exists; a re-join with `since` returns newer messages, whose
-   * `hasMore` means "more to catch up" instead.
+   * whether older history exists; a re-join with `since` or `sinceRev` returns newer messages
+   * (or changed ones), whose `hasMore` means "more to catch up" instead. The ack's `rev` counts
+   * as seen unless more changes are still to come.
    */
   applyJoin(data, { resuming = false } = {}) {
     if (Array.isArray(data.participants)) {
@@ -104,33 +134,131 @@ export class Timeline {
     }
     this.readSent = this.myReadSeq;
     if (!resuming) this.hasMoreOlder = !!data.hasMore;
-    const result = this.ingest(Array.isArray(data.messages) ? data.messages : []);
+    const result = this.ingest(Array.isArray(data.messages) ? data.messages : [], { changes: resuming });
     result.needsCatchUp = !!(resuming && data.hasMore);
+    if (!result.needsCatchUp) this.noteRev(data.rev);
     return result;
   }
 
   /** A page of older history (`before=` the lowest seq). */
   applyOlder(data) {
     const messages = (data && data.messages) || [];
-    const result = this.ingest(messages);
+    const result = this.ingest(messages, { history: true });
     this.hasMoreOlder = !!(data && data.hasMore) && messages.length > 0;
     return result;
   }
 
-  /** The `since` of a re-join: ask only for what came after the newest message we have. */
+  /** A page of the change stream (`GET …/messages?sinceRev=`): like a re-join's messages. */
+  applyChanges(data) {
+    const result = this.ingest((data && data.messages) || [], { changes: true });
+    if (data && !data.hasMore) this.noteRev(data.rev);
+    return result;
+  }
+
+  /**
+   * The payload of a join. A re-join asks only for what changed since the highest rev seen
+   * (`sinceRev`, PROTOCOL §10); against a server that never said a rev, for what came after the
+   * newest message (`since`).
+   */
   joinPayload(orderId, limit) {
-    const payload = { orderId };
-    if (this.highestSeq > 0) {
-      payload.since = this.highestSeq;
-      payload.limit = limit;
+    if (this.rev != null && this.size > 0) return { orderId, sinceRev: this.rev, limit };
+    if (this.highestSeq > 0) return { orderId, since: this.highestSeq, limit };
+    return { orderId };
+  }
+
+  // ---- the lifecycle: revs, edits, deletes, reactions, replies (PROTOCOL §10-11) --------------
+
+  /** A rev from the change stream: the highest one is where a re-join continues. */
+  noteRev(rev) {
+    if (typeof rev === 'number' && Number.isFinite(rev) && (this.rev == null || rev > this.rev)) this.rev = rev;
+  }
+
+  /** Keep `m` (new, or the newer state of a kept message) by id and seq, and index its quote. */
+  put(m) {
+    const id = String(m.id);
+    const before = this.messages.get(id);
+    const was = before && before.replyTo && before.replyTo.id != null ? String(before.replyTo.id) : null;
+    const now = m.replyTo && m.replyTo.id != null ? String(m.replyTo.id) : null;
+    if (was && was !== now) this.repliesTo.get(was)?.delete(id);
+    if (now) {
+      if (!this.repliesTo.has(now)) this.repliesTo.set(now, new Set());
+      this.repliesTo.get(now).add(id);
     }
-    return payload;
+    this.messages.set(id, m);
+    this.bySeq.set(m.seq, m);
+  }
+
+  /**
+   * The original `orig` is now in this state: the loaded replies to it quote its current text
+   * (or say it was deleted), as the server would send them now. Pushes the changed replies.
+   */
+  touchReplies(orig, out) {
+    const ids = this.repliesTo.get(String(orig.id));
+    if (!ids) return;
+    for (const id of ids) {
+      const r = this.messages.get(id);
+      if (!r || !r.replyTo || r.deleted) continue;
+      const next = { ...r.replyTo, ...replyToOf(orig, r.replyTo.senderName) };
+      if (orig.deleted) delete next.preview;
+      if (next.preview === r.replyTo.preview && next.deleted === r.replyTo.deleted) continue;
+      const copy = { ...r, replyTo: next };
+      this.put(copy);
+      out.push(copy);
+    }
+  }
+
+  /**
+   * `reaction-updated`, or the ack of add-/remove-reaction: `{messageId, rev, reactions}`. Returns
+   * the message in its new state, or null (not loaded, or not newer than what is shown).
+   */
+  applyReaction(p) {
+    if (!p || typeof p !== 'object' || p.messageId == null) return null;
+    this.noteRev(p.rev);
+    const m = this.get(p.messageId);
+    if (!m || !isNewer(p, m)) return null;
+    const next = { ...m, rev: p.rev };
+    if (Array.isArray(p.reactions) && p.reactions.length) next.reactions = p.reactions;
+    else delete next.reactions;
+    this.put(next);
+    return next;
+  }
+
+  /** Whether the signed-in user reacted to `m` with `emoji`. */
+  hasReacted(m, emoji) {
+    const r = (m && m.reactions || []).find((x) => x.emoji === emoji);
+    return !!(r && this.userId && (r.userIds || []).map(String).includes(this.userId));
+  }
+
+  /** Who reacted, as names: "You" for the signed-in user, names from the participants. */
+  reactorNames(reaction) {
+    return (reaction.userIds || []).map((u) => {
+      const id = String(u);
+      if (id === this.userId) return 'You';
+      const p = this.participants.get(id);
+      return (p && p.name) || id;
+    });
+  }
+
+  /** The newest own message that can still be changed (not deleted): what Arrow-up edits. */
+  lastEditable() {
+    for (let i = this.seqs.length - 1; i >= 0; i--) {
+      const m = this.bySeq.get(this.seqs[i]);
+      if (this.isOwn(m) && !m.deleted) return m;
+    }
+    return null;
+  }
+
+  /** The quote of `m` for a reply to it (the composer, a pending reply). */
+  quoteOf(m) {
+    return replyToOf(m, m.sender && m.sender.name);
   }
 
   // ---- sends waiting for their ack -----------------------------------------------------------
 
-  addPending(cid, text, now = Date.now()) {
+  /** A send shown before its ack; `replyTo` (the quote of the message it answers) when a reply. */
+  addPending(cid, text, now = Date.now(), replyTo = null) {
     const entry = { cid, text, state: 'queued', note: null, createdAt: now };
+    if (replyTo) entry.replyTo = replyTo;
     this.pending.set(cid, entry);
     return entry;
   }
@@ -263,4 +391,10 @@ export class Timeline {
     if (shown.length > 2) return `${shown.length} people are typing…`;
     return '';
   }
+}
+
+/** Whether `m` (a message, or a reaction change) is a newer state than `known`, by rev. */
+function isNewer(m, known) {
+  if (typeof m.rev !== 'number') return false;
+  return typeof known.rev !== 'number' || m.rev > known.rev;
 }
