@@ -12,8 +12,9 @@
  *
  * The parts: timeline.js (the state, no DOM), connection.js (the socket) and events.js (what its
  * events do), render.js (the DOM), composer.js (the input), sender.js (pending sends),
- * history.js (REST paging). This file holds the chat's state and wires them. chat.html without an
- * orderId is the inbox (inbox.js).
+ * history.js (REST paging), actions.js (reply, edit, delete, react; with editor.js, reactions.js
+ * and bubble.js). This file holds the chat's state and wires them. chat.html without an orderId
+ * is the inbox (inbox.js).
  */
 import { Timeline } from './timeline.js';
 import { Connection, CATCH_UP_LIMIT } from './connection.js';
@@ -22,6 +23,8 @@ import { ChatView, findElements } from './render.js';
 import { Composer } from './composer.js';
 import { Sender } from './sender.js';
 import { History } from './history.js';
+import { MessageActions } from './actions.js';
+import { messageOptions } from './lifecycle.js';
 import { bindChatPage, inboxHref } from './page.js';
 import { resolveToken, storedToken, api } from './session.js';
 import { startInbox } from './inbox.js';
@@ -57,11 +60,14 @@ export class ChatClient {
 
     this.token = ChatClient.resolveToken(this.userId);
     this.composer = new Composer(this.ui, {
-      submit: (text) => this.sendMessage(text),
+      submit: (text) => this.sendMessage(text, { replyTo: this.actions.replyTarget }),
       canSend: () => !this.cannotSendReason(),
       mayType: () => this.joined && !this.closed && !this.left,
       emitTyping: (isTyping) => { if (this.joined) this.connection.emit('typing', { orderId: this.orderId, isTyping }); },
+      editLast: () => this.actions.editLast(),
+      cancelReply: () => this.actions.cancelReply(),
     });
+    this.actions = new MessageActions(this);
     this.sender = new Sender(this);
     this.connection = new Connection(() => this.currentToken(), connectionHooks(this));
     bindChatPage(this);
@@ -106,8 +112,9 @@ export class ChatClient {
   async join() {
     let resuming = false;
     const r = await this.connection.join(() => {
-      resuming = this.timeline.highestSeq > 0;
-      return this.timeline.joinPayload(this.orderId, CATCH_UP_LIMIT);
+      const payload = this.timeline.joinPayload(this.orderId, CATCH_UP_LIMIT);
+      resuming = payload.sinceRev !== undefined || payload.since !== undefined;
+      return payload;
     }, {
       retry: () => !this.joined,
       slow: () => this.setBanner(this.everJoined ? 'reconnecting' : 'connecting', 'The chat server is slow to answer. Retrying…'),
@@ -176,22 +183,44 @@ export class ChatClient {
     return this.show(this.timeline.ingest(list), opts);
   }
 
-  /** Draw what the timeline took in: replace confirmed pending sends, insert new messages. */
+  /** Changed messages (`message-updated`, `message-deleted`, an action's ack) by rev. */
+  applyChanges(list) {
+    return this.show(this.timeline.ingest(list, { changes: true }));
+  }
+
+  /** `reaction-updated`, or the ack of a reaction of ours. */
+  applyReaction(p) {
+    const m = this.timeline.applyReaction(p);
+    if (m) this.redraw(m);
+    return m;
+  }
+
+  /**
+   * Draw what the timeline took in: replace confirmed pending sends, insert new messages, draw
+   * changed ones (and the replies quoting them) again in place.
+   */
   show(result, opts = {}) {
     const atBottom = this.view.isAtBottom();
     for (const { cid, message } of result.confirmed) this.sender.settled(cid, message);
     // Highest first, so the message each one goes before is already on the page.
     const added = [...result.added].sort((a, b) => b.seq - a.seq);
-    for (const m of added) {
-      const own = this.timeline.isOwn(m);
-      this.view.insertMessage(m, this.timeline.nextSeqAbove(m.seq), { own, receipt: own ? this.timeline.receipt(m) : null });
-    }
+    for (const m of added) this.view.insertMessage(m, this.timeline.nextSeqAbove(m.seq), messageOptions(this.timeline, m));
+    const changed = new Set([...(result.updated || []), ...(result.replies || [])].map((m) => String(m.id)));
+    for (const id of changed) this.redraw(this.timeline.get(id));
+    if (changed.size && atBottom && !opts.prepend) this.view.scrollToBottom();
     if (!added.length) return result;
     this.showHistoryState();
     if (opts.prepend) return result;
     if (opts.initial || atBottom || result.addedOwn) this.view.scrollToBottom();
     else if (result.addedOthers) this.view.showJump();
     return result;
+  }
+
+  /** A kept message, drawn again in its current state. */
+  redraw(m) {
+    if (!m) return;
+    const node = this.view.replaceMessage(m, messageOptions(this.timeline, m));
+    if (node) this.actions.redrawn(m, node);
   }
 
   refreshReceipts() {
@@ -243,9 +272,10 @@ export class ChatClient {
 
   /**
    * Send a text message. Resolves with the stored message (once the server acknowledged it),
-   * rejects with an Error whose `code` is the server's error code.
+   * rejects with an Error whose `code` is the server's error code. `o.replyToId` (or `o.replyTo`,
+   * a quote) makes it a reply to that message.
    */
-  sendMessage(text) {
+  sendMessage(text, o = {}) {
     const body = String(text == null ? '' : text).trim();
     if (!body) return Promise.resolve(null);
     if ([...body].length > MAX_CHARS) {
@@ -258,7 +288,11 @@ export class ChatClient {
       this.fail(blocked.text, { soft: true });
       return Promise.reject(chatError(blocked.code, blocked.text));
     }
-    const { entry, promise } = this.sender.add(newClientMessageId(), body);
+    const original = o.replyToId != null ? this.timeline.get(o.replyToId) : null;
+    const replyTo = o.replyTo || (original ? this.timeline.quoteOf(original) : null) ||
+      (o.replyToId != null ? { id: String(o.replyToId) } : null);
+    if (replyTo && this.actions.replyTarget && replyTo.id === this.actions.replyTarget.id) this.actions.cancelReply();
+    const { entry, promise } = this.sender.add(newClientMessageId(), body, replyTo);
     this.showHistoryState();
     this.view.scrollToBottom();
     this.composer.stopTyping();
@@ -334,6 +368,7 @@ export class ChatClient {
     else if (this.closed) placeholder = 'This order is closed';
     else if (this.left) placeholder = 'You left this chat';
     this.composer.setEnabled(!reason, placeholder);
+    this.ui.container.classList.toggle('messages--readonly', !!reason);
     if (this.ui.leave) this.ui.leave.hidden = this.left || !!this.fatal;
   }
 

@@ -1,8 +1,10 @@
 /*
  * The message input: Enter sends (Shift+Enter is a new line), the box grows with its text, and
  * keystrokes become typing notifications (isTyping:true at most every 2 s while typing, false
- * after 3 s without a keystroke, on blur and when sending).
+ * after 3 s without a keystroke, on blur and when sending). Above it, the quote of the message
+ * being replied to (× or Esc cancels); Arrow-up in the empty box edits the last own message.
  */
+import { el } from './dom.js';
 
 const TYPING_IDLE_MS = 3000; // we send isTyping:false after this long without a keystroke
 const TYPING_REFRESH_MS = 2000; // while typing we repeat isTyping:true this often
@@ -10,9 +12,11 @@ const TYPING_REFRESH_MS = 2000; // while typing we repeat isTyping:true this oft
 export class Composer {
   /**
    * @param {{input, send, form}} ui
-   * @param {{submit(text), canSend(): boolean, mayType(): boolean, emitTyping(isTyping)}} hooks
+   * @param {{submit(text), canSend(): boolean, mayType(): boolean, emitTyping(isTyping),
+   *   editLast?(): boolean, cancelReply?()}} hooks
    *   `submit` sends the text (when `canSend`); `mayType` says whether typing may be announced
-   *   now; `emitTyping` tells the room.
+   *   now; `emitTyping` tells the room; `editLast` opens the editor on the last own message
+   *   (Arrow-up in the empty box; true when it did); `cancelReply` drops the reply quote.
    */
   constructor(ui, hooks) {
     this.ui = ui;
@@ -20,6 +24,7 @@ export class Composer {
     this.typingSent = false;
     this.typingSentAt = 0;
     this.idleTimer = null;
+    this.replyBar = null;
     this.bind();
   }
 
@@ -31,6 +36,11 @@ export class Composer {
       if (e.key === 'Enter' && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
         e.preventDefault();
         this.submit();
+      } else if (e.key === 'ArrowUp' && input.value === '' && !e.shiftKey && !e.altKey && !e.ctrlKey && !e.metaKey) {
+        if (this.hooks.editLast && this.hooks.editLast()) e.preventDefault();
+      } else if (e.key === 'Escape' && this.replyBar && !this.replyBar.hidden && this.hooks.cancelReply) {
+        e.preventDefault();
+        this.hooks.cancelReply();
       }
     });
     input.addEventListener('input', () => {
@@ -50,6 +60,42 @@ export class Composer {
     this.updateSendState();
     this.hooks.submit(text);
     input.focus();
+  }
+
+  /**
+   * Show the quote of the message being replied to above the input (`quote`: its `replyTo`,
+   * `name`: its sender as shown), or hide it (null).
+   */
+  setReply(quote, name) {
+    if (!quote) {
+      if (this.replyBar) this.replyBar.hidden = true;
+      return;
+    }
+    const bar = this.replyBar || this.buildReplyBar();
+    bar.querySelector('.reply-preview__name').textContent = name || quote.senderName || 'Someone';
+    bar.querySelector('.reply-preview__text').textContent = quote.deleted ? 'This message was deleted' : (quote.preview || '');
+    bar.hidden = false;
+  }
+
+  buildReplyBar() {
+    const bar = el('div', 'reply-preview');
+    bar.id = 'reply-preview';
+    bar.setAttribute('role', 'status');
+    const quote = el('div', 'reply-preview__quote');
+    const label = el('span', 'reply-preview__label', 'Replying to ');
+    label.appendChild(el('span', 'reply-preview__name'));
+    quote.append(label, el('span', 'reply-preview__text'));
+    const cancel = el('button', 'reply-preview__cancel', '×');
+    cancel.type = 'button';
+    cancel.id = 'reply-cancel';
+    cancel.title = 'Cancel the reply';
+    cancel.setAttribute('aria-label', 'Cancel the reply');
+    cancel.addEventListener('click', () => { if (this.hooks.cancelReply) this.hooks.cancelReply(); this.ui.input.focus(); });
+    bar.append(quote, cancel);
+    const { form, input } = this.ui;
+    (form || input.parentNode).insertBefore(bar, form ? form.firstChild : input);
+    this.replyBar = bar;
+    return bar;
   }
 
   /** Called on every keystroke in the input. */

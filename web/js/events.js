@@ -1,6 +1,6 @@
 /*
  * What the chat does with what the connection reports: the socket's lifecycle (banner texts,
- * re-joining) and the server's events (PROTOCOL §4). Each handler checks the payload is for
+ * re-joining) and the server's events (PROTOCOL §4, §11). Each handler checks the payload is for
  * this order, updates the timeline and asks the page to redraw.
  */
 import { describeError } from './format.js';
@@ -49,15 +49,22 @@ function serverEvents(chat) {
       }
       if (p.userType) chat.userType = p.userType;
     },
-    'previous-messages': (list) => { if (Array.isArray(list)) chat.ingest(list); },
+    // The join's messages again (the ack has them too): after a re-join with sinceRev they are
+    // changes, and old ones not loaded yet must not be put below the loaded range.
+    'previous-messages': (list) => { if (Array.isArray(list)) chat.show(chat.timeline.ingest(list, { changes: true })); },
     'new-message': (m) => {
       if (!m || typeof m !== 'object' || forOther(m)) return;
       if (m.senderId != null) chat.typers.remove(String(m.senderId));
       const gap = chat.everJoined && chat.timeline.isGap(m);
+      const revBefore = chat.timeline.rev; // what was missed lies between it and this message
       chat.ingest([m]);
-      if (gap) chat.history.catchUp();
+      if (gap) chat.history.catchUp(revBefore);
       chat.markRead();
     },
+    // An edit or a delete: the whole message in its new state, applied by rev (PROTOCOL §10).
+    'message-updated': (m) => { if (m && typeof m === 'object' && !forOther(m)) chat.applyChanges([m]); },
+    'message-deleted': (m) => { if (m && typeof m === 'object' && !forOther(m)) chat.applyChanges([m]); },
+    'reaction-updated': (p) => { if (p && typeof p === 'object' && !forOther(p)) chat.applyReaction(p); },
     'user-typing': (p) => {
       if (!p || !p.user || p.user.id == null || forOther(p)) return;
       chat.typers.update(String(p.user.id), p.user.name, !!p.isTyping);

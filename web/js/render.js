@@ -3,8 +3,9 @@
  * line, the header, the connection banner and the error line. It draws what it is told; the
  * state lives in timeline.js and the decisions in chat.js.
  */
-import { el, renderText, timeElement, imageUrl, avatar } from './dom.js';
+import { el, renderText, timeElement } from './dom.js';
 import { ROLE_LABELS, statusLabel } from './format.js';
+import { messageNode, quoteNode, setReceipt } from './bubble.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one sender are grouped
 
@@ -64,84 +65,41 @@ export class ChatView {
     if (node.nextElementSibling) regroup(node.nextElementSibling);
   }
 
+  /**
+   * Draw a kept message again in its new state (an edit, a delete, reactions, its quote), in
+   * place. Returns the new element, or null when the message is not on the page.
+   */
+  replaceMessage(m, o) {
+    const old = this.nodes.get(m.seq);
+    if (!old) return null;
+    const node = this.messageNode(m, o);
+    if (old.classList.contains('msg--highlight')) node.classList.add('msg--highlight');
+    old.replaceWith(node);
+    this.nodes.set(m.seq, node);
+    regroup(node);
+    return node;
+  }
+
+  /** Scroll a message into the middle of the list and light it up for a moment. */
+  highlight(node) {
+    // At once, not smoothly: an older page loading meanwhile (near the top) keeps the place.
+    node.scrollIntoView({ block: 'center', behavior: 'auto' });
+    node.classList.remove('msg--highlight');
+    void node.offsetWidth; // restart the animation
+    node.classList.add('msg--highlight');
+    clearTimeout(node.highlightTimer);
+    const seq = Number(node.dataset.seq);
+    node.highlightTimer = setTimeout(() => { const n = this.nodes.get(seq); if (n) n.classList.remove('msg--highlight'); }, 2500);
+    if (!node.hasAttribute('tabindex')) node.tabIndex = -1;
+    node.focus({ preventScroll: true });
+  }
+
   firstPendingNode() {
     return this.ui.container.querySelector('.msg--pending');
   }
 
-  /** @param {{own: boolean, receipt?: {state, readers}}} o */
   messageNode(m, o) {
-    const senderType = m.senderType || (m.sender && m.sender.type) || 'customer';
-    const name = (m.sender && m.sender.name) || (senderType === 'system' ? 'System' : 'Unknown user');
-    const time = Date.parse(m.createdAt);
-
-    if (senderType === 'system') {
-      const node = el('div', 'msg msg--system');
-      node.dataset.seq = String(m.seq);
-      node.dataset.id = String(m.id);
-      node.dataset.senderType = 'system';
-      const pill = el('p', 'msg__system');
-      const label = el('span', 'visually-hidden', 'System message: ');
-      const text = el('span', 'msg__system-text');
-      renderText(text, String(m.message || ''));
-      pill.append(label, text, ' ', timeElement(m.createdAt));
-      node.appendChild(pill);
-      return node;
-    }
-
-    const own = o.own;
-    const node = el('article', 'msg ' + (own ? 'msg--own' : 'msg--other') + ' msg--' + senderType);
-    node.dataset.seq = String(m.seq);
-    node.dataset.id = String(m.id);
-    node.dataset.senderId = String(m.senderId);
-    node.dataset.senderType = senderType;
-    if (!Number.isNaN(time)) node.dataset.time = String(time);
-
-    if (!own) node.appendChild(avatar(m.sender || { id: m.senderId, name }));
-
-    const body = el('div', 'msg__body');
-    const meta = el('div', 'msg__meta');
-    meta.appendChild(el('span', 'msg__sender', own ? 'You' : name));
-    if (!own && ROLE_LABELS[senderType]) meta.appendChild(el('span', 'msg__role msg__role--' + senderType, ROLE_LABELS[senderType]));
-    body.appendChild(meta);
-
-    const bubble = el('div', 'msg__bubble');
-    const text = String(m.message || '');
-    if (text) {
-      const p = el('p', 'msg__text');
-      renderText(p, text);
-      bubble.appendChild(p);
-    }
-    const src = imageUrl(m.imageUrl);
-    if (src) {
-      bubble.appendChild(this.imageNode(src, own ? 'you' : name));
-    } else if (m.imageUrl) {
-      bubble.appendChild(el('p', 'msg__note', 'An image was attached but it cannot be shown here.'));
-    }
-    const footer = el('div', 'msg__footer');
-    footer.appendChild(timeElement(m.createdAt));
-    if (own) footer.appendChild(el('span', 'msg__status'));
-    bubble.appendChild(footer);
-    body.appendChild(bubble);
-    node.appendChild(body);
-    if (own) setReceipt(node, o.receipt || { state: 'sent', readers: [] });
-    return node;
-  }
-
-  imageNode(src, from) {
-    const link = el('a', 'msg__image');
-    link.href = src;
-    link.target = '_blank';
-    link.rel = 'noopener noreferrer';
-    const img = el('img');
-    img.alt = `Image from ${from}`;
-    img.loading = 'lazy';
-    img.decoding = 'async';
-    img.referrerPolicy = 'no-referrer';
-    img.addEventListener('load', () => { if (this.stick) this.scrollToBottom(); });
-    img.addEventListener('error', () => { link.classList.add('msg__image--broken'); img.alt = 'Image could not be loaded'; });
-    img.src = src;
-    link.appendChild(img);
-    return link;
+    return messageNode(m, { ...o, onImageLoad: () => { if (this.stick) this.scrollToBottom(); } });
   }
 
   /** Redraw ✓ / ✓✓ of own messages; `receiptOf(id)` answers from the timeline. */
@@ -156,7 +114,7 @@ export class ChatView {
   // ---- pending sends -------------------------------------------------------------------------
 
   /** A bubble for a send that has no ack yet, at the bottom. */
-  addPending(entry, senderId) {
+  addPending(entry, senderId, o = {}) {
     const node = el('article', 'msg msg--own msg--pending');
     node.dataset.clientMessageId = entry.cid;
     node.dataset.senderId = senderId || '';
@@ -166,6 +124,11 @@ export class ChatView {
     const meta = el('div', 'msg__meta');
     meta.appendChild(el('span', 'msg__sender', 'You'));
     body.appendChild(meta);
+    if (entry.replyTo) {
+      const q = quoteNode(entry.replyTo, o.quoteName);
+      q.disabled = true;
+      body.appendChild(q);
+    }
     const bubble = el('div', 'msg__bubble');
     const p = el('p', 'msg__text');
     renderText(p, entry.text);
@@ -343,20 +306,4 @@ function regroup(node) {
     prev.dataset.senderId === node.dataset.senderId &&
     Math.abs(Number(node.dataset.time || 0) - Number(prev.dataset.time || 0)) < GROUP_WINDOW_MS;
   node.classList.toggle('msg--cont', !!same);
-}
-
-function setReceipt(node, { state, readers }) {
-  node.dataset.status = state;
-  const status = node.querySelector('.msg__status');
-  if (!status) return;
-  status.dataset.status = state;
-  if (state === 'read') {
-    status.textContent = '✓✓';
-    status.title = readers.length ? 'Read by ' + readers.join(', ') : 'Read';
-    status.setAttribute('aria-label', status.title);
-  } else {
-    status.textContent = '✓';
-    status.title = 'Sent';
-    status.setAttribute('aria-label', 'Sent');
-  }
 }

@@ -16,13 +16,16 @@ export class Sender {
     this.waiters = new Map(); // clientMessageId -> {resolve, reject} of sendMessage's promise
   }
 
-  /** A new pending send (shown, not yet transmitted): `{entry, promise}`. */
-  add(cid, text) {
+  /**
+   * A new pending send (shown, not yet transmitted): `{entry, promise}`. `replyTo`: the quote of
+   * the message it answers (PROTOCOL §11 `replyToId`), shown above the pending bubble.
+   */
+  add(cid, text, replyTo = null) {
     const { timeline, view } = this.chat;
-    const entry = timeline.addPending(cid, text);
+    const entry = timeline.addPending(cid, text, Date.now(), replyTo);
     const promise = new Promise((resolve, reject) => this.waiters.set(cid, { resolve, reject }));
     promise.catch(() => { /* the bubble shows it; callers may still await */ });
-    view.addPending(entry, this.chat.userId);
+    view.addPending(entry, this.chat.userId, { quoteName: replyTo ? this.chat.actions.nameOf(replyTo) : null });
     return { entry, promise };
   }
 
@@ -80,6 +83,7 @@ export class Sender {
     }
     this.setState(entry, 'sending');
     const payload = { orderId: chat.orderId, message: entry.text, clientMessageId: entry.cid };
+    if (entry.replyTo) payload.replyToId = entry.replyTo.id;
     const r = await chat.connection.request('send-message', payload, ACK_TIMEOUT_MS);
     if (!chat.timeline.pending.has(entry.cid)) return; // already shown via new-message
     if (r.timeout) {
