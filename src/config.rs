@@ -117,6 +117,10 @@ pub struct LimitArgs {
     /// How long after sending its sender may delete a message (admins always may), e.g. `24h`.
     #[arg(long, env = "DELETE_WINDOW", default_value = "24h", value_parser = humantime::parse_duration)]
     pub delete_window: std::time::Duration,
+    /// How long a user may have no socket in an order's chat before `user-left` is announced
+    /// (a reload or a short network drop announces nothing), e.g. `10s`, `0s`.
+    #[arg(long, env = "PRESENCE_GRACE", default_value = "10s", value_parser = humantime::parse_duration)]
+    pub presence_grace: std::time::Duration,
 }
 
 impl LimitArgs {
@@ -129,6 +133,7 @@ impl LimitArgs {
             rooms_per_socket: self.max_rooms_per_socket,
             edit_window: self.edit_window,
             delete_window: self.delete_window,
+            presence_grace: self.presence_grace,
         }
     }
 }

@@ -26,6 +26,8 @@ pub trait PresenceLedger: Send + Sync + 'static {
         user: &UserId,
         count: &(dyn Fn() -> futures_util::future::BoxFuture<'static, usize> + Send + Sync),
     ) -> Option<bool>;
+    /// The recorded state (announced online or not); `None` when it cannot be read.
+    async fn is_online(&self, order: &OrderId, user: &UserId) -> Option<bool>;
 }
 
 const STRIPES: usize = 64;
@@ -66,6 +68,11 @@ impl PresenceLedger for LocalLedger {
             online.remove(&key)
         };
         changed.then_some(now)
+    }
+
+    async fn is_online(&self, order: &OrderId, user: &UserId) -> Option<bool> {
+        let online = self.stripes[stripe_of(order, user)].lock().await;
+        Some(online.contains(&(order.clone(), user.clone())))
     }
 }
 
@@ -175,6 +182,18 @@ impl PresenceLedger for RedisLedger {
         };
         self.unlock(&lock_key, &token).await;
         changed.then_some(now)
+    }
+
+    async fn is_online(&self, order: &OrderId, user: &UserId) -> Option<bool> {
+        if !self.breaker.allows() {
+            return self.fallback.is_online(order, user).await;
+        }
+        let mut conn = self.conn.clone();
+        let key = format!("order-chat:presence:{order}|{user}");
+        let found: redis::RedisResult<i64> =
+            redis::cmd("EXISTS").arg(key).query_async(&mut conn).await;
+        self.breaker.record(&found);
+        found.ok().map(|n| n > 0)
     }
 }
 

@@ -26,6 +26,9 @@ pub trait Realtime: Send + Sync + 'static {
     /// Compare the user's sockets in the order (on every node) with their recorded presence,
     /// exclusively for that pair across the cluster; `Some(online)` when the record changed.
     async fn settle_presence(&self, order: &OrderId, user: &UserId) -> Option<bool>;
+    /// Whether the user is announced online in the order (they may be within the presence
+    /// grace after their last socket left).
+    async fn announced_online(&self, order: &OrderId, user: &UserId) -> bool;
     /// How many sockets this user has open, on every node.
     async fn user_socket_count(&self, user: &UserId) -> usize;
     /// Disconnect every socket of this user, on every node.

@@ -30,6 +30,9 @@ pub struct Limits {
     pub edit_window: Duration,
     /// How long after sending its sender may delete a message (admins: always).
     pub delete_window: Duration,
+    /// How long a user may be away from an order's chat (no socket in it) before `user-left`
+    /// is announced: a reload or a short drop announces nothing.
+    pub presence_grace: Duration,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             rooms_per_socket: 50,
             edit_window: Duration::from_secs(15 * 60),
             delete_window: Duration::from_secs(24 * 3600),
+            presence_grace: Duration::from_secs(10),
         }
     }
 }
@@ -131,6 +135,11 @@ impl Flights {
             return Err(ChatError::ShuttingDown);
         }
         Ok(flight)
+    }
+
+    /// Is the server shutting down? (Departures are then settled at once: no grace.)
+    pub fn stopping(&self) -> bool {
+        self.inner.draining.load(Ordering::Acquire)
     }
 
     /// Refuse new sends and wait (at most `max`) for those in flight to finish.

@@ -125,7 +125,7 @@ impl ChatService {
             .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let online = self.realtime.user_sockets_in_order(&order.id, &id).await > 0;
+            let online = self.realtime.announced_online(&order.id, &id).await;
             let role = order.role_of(&id).unwrap_or(UserType::Customer);
             out.push(wire::Participant {
                 name: users

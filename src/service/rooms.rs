@@ -95,9 +95,29 @@ impl ChatService {
             return;
         }
         socket.exit(order, &caller.user_id).await;
-        if self.realtime.settle_presence(order, &caller.user_id).await == Some(false) {
-            self.announce(caller, role, order, false).await;
+        let grace = self.throttles.limits.presence_grace;
+        if grace.is_zero() || self.flights.stopping() {
+            if self.realtime.settle_presence(order, &caller.user_id).await == Some(false) {
+                self.announce(caller, role, order, false).await;
+            }
+            return;
         }
+        // Decide after the grace: if a socket of theirs is back in the chat by then, the
+        // record is unchanged and nothing is announced (nor a second user-joined on return).
+        let (realtime, order, caller) = (self.realtime.clone(), order.clone(), caller.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(grace).await;
+            if realtime.settle_presence(&order, &caller.user_id).await == Some(false) {
+                let payload = presence(&caller, role, &order);
+                realtime
+                    .emit_to_order(
+                        &order,
+                        Some(&caller.user_id),
+                        &ServerEvent::UserLeft(&payload),
+                    )
+                    .await;
+            }
+        });
     }
 
     /// `user-joined` (or `user-left`) to the order's other users.
@@ -108,14 +128,7 @@ impl ChatService {
         order: &OrderId,
         joined: bool,
     ) {
-        let payload = wire::Presence {
-            order_id: order.to_string(),
-            user_id: caller.user_id.to_string(),
-            id: caller.user_id.to_string(),
-            name: caller.name.clone(),
-            user_type: role,
-            timestamp: rfc3339(now_millis()),
-        };
+        let payload = presence(caller, role, order);
         let event = if joined {
             ServerEvent::UserJoined(&payload)
         } else {
@@ -160,5 +173,17 @@ impl ChatService {
         )
         .await;
         Ok(result(false))
+    }
+}
+
+/// The `user-joined` / `user-left` payload, stamped now.
+fn presence(caller: &Caller, role: UserType, order: &OrderId) -> wire::Presence {
+    wire::Presence {
+        order_id: order.to_string(),
+        user_id: caller.user_id.to_string(),
+        id: caller.user_id.to_string(),
+        name: caller.name.clone(),
+        user_type: role,
+        timestamp: rfc3339(now_millis()),
     }
 }

@@ -119,6 +119,13 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
         self.ledger.settle(order, user, &count).await
     }
 
+    async fn announced_online(&self, order: &OrderId, user: &UserId) -> bool {
+        match self.ledger.is_online(order, user).await {
+            Some(online) => online,
+            None => self.user_sockets_in_order(order, user).await > 0,
+        }
+    }
+
     /// On every node (the limit is per user, not per node); this node's alone if the cluster
     /// cannot be asked.
     async fn user_socket_count(&self, user: &UserId) -> usize {

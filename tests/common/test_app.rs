@@ -148,6 +148,10 @@ impl Realtime for Recorder {
         }
         Some(now)
     }
+    async fn announced_online(&self, order: &OrderId, user: &UserId) -> bool {
+        let key = (order.to_string(), user.to_string());
+        self.online.lock().unwrap().contains(&key)
+    }
     async fn user_socket_count(&self, _user: &UserId) -> usize {
         0
     }
@@ -222,7 +226,11 @@ impl TestService {
             events.clone(),
             Verifier::hmac(SECRET.as_bytes(), Some(ADMIN_SECRET.as_bytes())),
             Arc::new(Metrics::default()),
-            Default::default(),
+            // user-left at once (the grace has its own test).
+            order_chat::service::Limits {
+                presence_grace: std::time::Duration::ZERO,
+                ..Default::default()
+            },
         ));
         TestService {
             service,

@@ -64,6 +64,9 @@ export async function launch(opts) {
     HOST: '127.0.0.1',
     PORT: String(opts.port ?? 0),
     RUST_LOG: process.env.RUST_LOG || 'warn',
+    // Tests of presence expect user-left when the last socket leaves; the grace (default 10s)
+    // has its own tests, which set PRESENCE_GRACE themselves.
+    PRESENCE_GRACE: '0s',
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
     ...(opts.env || {}),
   };
