@@ -146,9 +146,13 @@ pub struct DemoArgs {
     /// Port to listen on.
     #[arg(long, env = "PORT", default_value_t = 8090)]
     pub port: u16,
-    /// Folder for the demo's SQLite file.
+    /// Folder for the demo's SQLite file and its secrets (kept across restarts, so the links
+    /// it printed keep working).
     #[arg(long, default_value = "data")]
     pub data_dir: String,
+    /// Start over: new secrets (old links stop working) and an empty database.
+    #[arg(long)]
+    pub fresh: bool,
 }
 
 impl ServeArgs {

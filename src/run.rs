@@ -123,16 +123,52 @@ pub fn issue_token(
     )
 }
 
+/// The demo's secrets, kept in its data folder so that the links it printed keep working
+/// after a restart (`--fresh` starts over: new secrets, empty database).
+fn demo_secrets(dir: &std::path::Path, fresh: bool) -> Result<(String, String), StartError> {
+    let path = dir.join("demo-secrets.json");
+    if fresh {
+        for name in ["demo-secrets.json", "demo.db", "demo.db-wal", "demo.db-shm"] {
+            match std::fs::remove_file(dir.join(name)) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+        && let (Some(s), Some(k)) = (v["jwtSecret"].as_str(), v["internalKey"].as_str())
+    {
+        return Ok((s.to_owned(), k.to_owned()));
+    }
+    std::fs::create_dir_all(dir)?;
+    let (secret, key) = (random_hex(32), random_hex(32));
+    let text = json!({ "jwtSecret": secret, "internalKey": key }).to_string();
+    write_private(&path, &text)?;
+    Ok((secret, key))
+}
+
+/// Write a file only its owner can read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
 pub async fn demo(args: DemoArgs) -> Result<(), StartError> {
     init_logging("text");
-    let secret = random_hex(32);
+    let dir = std::path::Path::new(&args.data_dir);
+    let (secret, internal_api_key) = demo_secrets(dir, args.fresh)?;
     let settings = Settings {
         database_url: format!("sqlite://{}/demo.db", args.data_dir.trim_end_matches('/')),
         redis_url: None,
         jwt_access_secret: Some(secret.clone()),
         jwt_admin_access_secret: None,
         jwt_public_key_file: None,
-        internal_api_key: random_hex(32),
+        internal_api_key,
         cors_origins: Vec::new(),
         limits: Default::default(),
     };
