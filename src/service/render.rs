@@ -9,13 +9,6 @@ use crate::error::{ChatError, ChatResult};
 use crate::wire::{self, Sender};
 
 impl ChatService {
-    /// Markers that count as read receipts: the order's participants' (not admins').
-    pub(super) async fn receipt_markers(&self, order: &Order) -> ChatResult<Vec<ReadMarker>> {
-        let mut markers = self.store.read_markers(&order.id).await?;
-        markers.retain(|m| order.role_of(&m.user_id).is_some());
-        Ok(markers)
-    }
-
     /// Messages as the wire shows them: sender profiles, read state, the messages they reply
     /// to and their reactions. A fixed number of queries whatever the page's size: markers,
     /// reply targets, reactions, users.
@@ -27,7 +20,26 @@ impl ChatService {
         if messages.is_empty() {
             return Ok(Vec::new());
         }
-        let markers = self.receipt_markers(order).await?;
+        let markers = self.store.read_markers(&order.id).await?;
+        self.render_with(order, messages, &markers).await
+    }
+
+    /// `render` with the order's read markers already read (a join needs them twice).
+    pub(super) async fn render_with(
+        &self,
+        order: &Order,
+        messages: Vec<StoredMessage>,
+        all_markers: &[ReadMarker],
+    ) -> ChatResult<Vec<wire::Message>> {
+        if messages.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Read receipts count the order's participants' markers (not admins').
+        let markers: Vec<ReadMarker> = all_markers
+            .iter()
+            .filter(|m| order.role_of(&m.user_id).is_some())
+            .cloned()
+            .collect();
         let mut reply_ids: Vec<MessageId> = messages
             .iter()
             .filter(|m| !m.is_deleted())

@@ -40,11 +40,10 @@ impl ChatService {
             self.announce(caller, role, &order.id, true).await;
         }
         let history = self.store.history(&order.id, req.page()).await?;
-        let messages = self.render(&order, history.messages).await?;
-        let reads: BTreeMap<String, i64> = self
-            .store
-            .read_markers(&order.id)
-            .await?
+        // One read of the markers serves the receipts and the ack's `reads`.
+        let markers = self.store.read_markers(&order.id).await?;
+        let messages = self.render_with(&order, history.messages, &markers).await?;
+        let reads: BTreeMap<String, i64> = markers
             .into_iter()
             .map(|m| (m.user_id.to_string(), m.last_read_seq))
             .collect();
