@@ -90,11 +90,7 @@ const RECORD_TTL_SECS: u64 = 24 * 3600;
 
 impl RedisLedger {
     pub async fn connect(client: redis::Client, breaker: Arc<Breaker>) -> redis::RedisResult<Self> {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1);
-        let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+        let conn = crate::cluster::connection(client).await?;
         Ok(Self {
             conn,
             fallback: LocalLedger::default(),

@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
 
 use async_trait::async_trait;
 
@@ -44,11 +43,7 @@ const KEY: &str = "order-chat:orders:version";
 
 impl RedisVersions {
     pub async fn connect(client: redis::Client, breaker: Arc<Breaker>) -> redis::RedisResult<Self> {
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_response_timeout(Some(Duration::from_secs(1)))
-            .set_connection_timeout(Some(Duration::from_secs(1)))
-            .set_number_of_retries(1);
-        let conn = redis::aio::ConnectionManager::new_with_config(client, config).await?;
+        let conn = crate::cluster::connection(client).await?;
         Ok(Self { conn, breaker })
     }
 }
