@@ -166,6 +166,17 @@ impl Driver for ResilientRedisDriver {
     }
 }
 
+/// A Redis connection for the cluster's own records (presence, limits, the order counter):
+/// reconnecting, and failing fast (1 s) so a Redis outage trips the breaker instead of
+/// stalling the callers.
+pub async fn connection(client: redis::Client) -> RedisResult<redis::aio::ConnectionManager> {
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_response_timeout(Some(Duration::from_secs(1)))
+        .set_connection_timeout(Some(Duration::from_secs(1)))
+        .set_number_of_retries(1);
+    redis::aio::ConnectionManager::new_with_config(client, config).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::Breaker;
@@ -179,15 +190,4 @@ mod tests {
         b.record(&Err::<(), ()>(()));
         assert!(!b.allows(), "open right after a failure");
     }
-}
-
-/// A Redis connection for the cluster's own records (presence, limits, the order counter):
-/// reconnecting, and failing fast (1 s) so a Redis outage trips the breaker instead of
-/// stalling the callers.
-pub async fn connection(client: redis::Client) -> RedisResult<redis::aio::ConnectionManager> {
-    let config = redis::aio::ConnectionManagerConfig::new()
-        .set_response_timeout(Some(Duration::from_secs(1)))
-        .set_connection_timeout(Some(Duration::from_secs(1)))
-        .set_number_of_retries(1);
-    redis::aio::ConnectionManager::new_with_config(client, config).await
 }
