@@ -132,8 +132,11 @@ export class MessageActions {
 
   // ---- following a quote ---------------------------------------------------------------------
 
-  /** Scroll to the message a quote names, loading older pages until it is there. */
-  async jumpTo(seq, id) {
+  /**
+   * Scroll to the message a quote (or a search result) names, loading older pages until it is
+   * there; `o.notFound`: what to say when it is not in this chat.
+   */
+  async jumpTo(seq, id, o = {}) {
     const { view, timeline, history } = this.chat;
     let node = view.nodes.get(seq);
     while (!node && timeline.hasMoreOlder && timeline.size > 0 && seq < timeline.lowestSeq) {
@@ -143,7 +146,7 @@ export class MessageActions {
       node = view.nodes.get(seq);
     }
     if (!node || (id && node.dataset.id !== String(id))) {
-      if (!history.loadingOlder) this.chat.fail('The original message could not be found in this chat.', { soft: true });
+      if (!history.loadingOlder) this.chat.fail(o.notFound || 'The original message could not be found in this chat.', { soft: true });
       return;
     }
     view.highlight(node);

@@ -25,9 +25,8 @@ import { Sender } from './sender.js';
 import { History } from './history.js';
 import { MessageActions } from './actions.js';
 import { messageOptions } from './lifecycle.js';
-import { bindChatPage, inboxHref } from './page.js';
+import { bindChatPage, bootPage, inboxHref, openAddressedMessage } from './page.js';
 import { resolveToken, storedToken, api } from './session.js';
-import { startInbox } from './inbox.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
 
 /** Join refusals that asking again will not change. */
@@ -159,6 +158,7 @@ export class ChatClient {
     if (first) {
       this.view.scrollToBottom();
       this.history.fillViewport();
+      openAddressedMessage(this); // a search result's link: #seq=…&message=…
     }
   }
 
@@ -383,17 +383,4 @@ export class ChatClient {
 }
 
 window.ChatClient = ChatClient;
-
-// chat.html starts the client for the order in its address (or, without one, the inbox); other
-// pages create their own.
-function boot() {
-  if (!document.body || !document.body.hasAttribute('data-chat-autostart')) return;
-  const params = new URLSearchParams(window.location.search);
-  if (!params.get('orderId') && document.getElementById('inbox')) {
-    window.chatInbox = startInbox(params.get('userId'));
-    return;
-  }
-  window.chatClient = new ChatClient(params.get('orderId'), params.get('userId'));
-}
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
-else boot();
+bootPage(ChatClient);

@@ -11,6 +11,7 @@
 import { el, timeElement } from './dom.js';
 import { resolveToken, storedToken, userOfToken, api } from './session.js';
 import { inboxRows, inboxError, unreadSummary } from './inbox-model.js';
+import { SearchBox } from './search.js';
 
 const REFRESH_MS = 5000;
 
@@ -42,6 +43,13 @@ class Inbox {
       if (document.visibilityState === 'visible') this.refresh(); else clearTimeout(this.timer);
     });
     window.addEventListener('focus', () => this.refresh());
+    const header = this.ui.root.querySelector('.chat-header');
+    if (header) {
+      // Every chat's messages; a result's link opens its chat at that message.
+      this.search = new SearchBox({
+        mode: 'inbox', header, api: (path) => api(path, this.currentToken()), userId: () => this.userId, choose: () => {},
+      });
+    }
     this.refresh();
   }
 

@@ -1,3 +1,7 @@
+import { startInbox } from './inbox.js';
+import { parseJump } from './search-model.js';
+import { SearchBox } from './search.js';
+
 /*
  * The chat page's own events: scrolling (older history, the "new messages" button), the header
  * and banner buttons, tab visibility (read markers move only while the tab is visible), and
@@ -30,6 +34,7 @@ export function bindChatPage(chat) {
   window.addEventListener('pagehide', onUnload);
   // Back/forward cache: the connection was closed on pagehide, so start afresh.
   window.addEventListener('pageshow', (e) => { if (e.persisted && chat.destroyed) window.location.reload(); });
+  chat.search = chatSearch(chat);
 }
 
 /**
@@ -38,4 +43,54 @@ export function bindChatPage(chat) {
  */
 export function inboxHref(userId) {
   return '/chat.html' + (userId ? '?' + new URLSearchParams({ userId }) : '');
+}
+
+/**
+ * chat.html starts the client for the order in its address (or, without one, the inbox); other
+ * pages create their own.
+ */
+export function bootPage(ChatClient) {
+  const boot = () => {
+    if (!document.body || !document.body.hasAttribute('data-chat-autostart')) return;
+    const params = new URLSearchParams(window.location.search);
+    if (!params.get('orderId') && document.getElementById('inbox')) {
+      window.chatInbox = startInbox(params.get('userId'));
+      return;
+    }
+    window.chatClient = new ChatClient(params.get('orderId'), params.get('userId'));
+  };
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', boot);
+  else boot();
+}
+
+/**
+ * The search box in the chat's header (search.js): this chat by default; a result of this chat
+ * scrolls to its message (loading older pages as needed), one of another chat opens that chat.
+ */
+export function chatSearch(chat) {
+  const header = document.querySelector('#chat-view .chat-header') || (chat.ui.title && chat.ui.title.closest('header'));
+  if (!header) return null;
+  const box = new SearchBox({
+    mode: 'chat',
+    header,
+    toggleBefore: chat.ui.leave,
+    api: (path) => chat.api(path),
+    userId: () => chat.userId,
+    orderId: () => chat.orderId,
+    choose: (row, e) => {
+      if (row.orderId !== chat.orderId || e.button || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return; // the link opens it
+      e.preventDefault();
+      box.close(false);
+      chat.actions.jumpTo(row.seq, row.messageId, { notFound: 'This message is no longer in this chat.' });
+    },
+  });
+  return box;
+}
+
+/** After the first join: scroll to the message the address names (`#seq=…&message=…`), once. */
+export function openAddressedMessage(chat) {
+  const target = parseJump(window.location.hash);
+  if (!target) return;
+  window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
+  chat.actions.jumpTo(target.seq, target.id, { notFound: 'The message this link points to is no longer in this chat.' });
 }
