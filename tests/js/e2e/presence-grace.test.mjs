@@ -3,7 +3,7 @@
 // user-joined), and the join ack shows them online meanwhile.
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, NO_LIMITS, makeOrder, collector } from '../lib/server.mjs';
+import { startServer, NO_LIMITS, makeOrder, collector, nextWhere, next } from '../lib/server.mjs';
 import { joinAs, join, say } from '../lib/chat.mjs';
 
 const GRACE_MS = 1000;
@@ -28,8 +28,9 @@ describe('presence grace', () => {
     assert.equal(again.joined.participants.find((p) => p.id === agentId).online, true);
     // Past the grace (and a margin), then a message as a barrier for anything in flight.
     await pause(GRACE_MS + 500);
-    const marker = await say(again, order.id, 'back');
-    await new Promise((resolve) => { cust.on('new-message', (m) => { if (m.id === marker.id) resolve(); }); });
+    const arrived = nextWhere(cust, 'new-message', (m) => m.message === 'back', 5000);
+    await say(again, order.id, 'back');
+    await arrived;
     assert.deepEqual(left, [], 'no user-left');
     assert.deepEqual(joined, [], 'no second user-joined');
   });
@@ -40,7 +41,7 @@ describe('presence grace', () => {
     const cust = await joinAs(server, order.customer.id, order.id);
     const agent = await joinAs(server, agentId, order.id);
     const left = collector(cust, 'user-left');
-    const gotLeft = new Promise((resolve) => cust.once('user-left', resolve));
+    const gotLeft = next(cust, 'user-left', GRACE_MS + 5000);
     const t0 = Date.now();
     agent.close();
     await pause(200);
