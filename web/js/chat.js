@@ -10,6 +10,16 @@
  * It uses the elements #message-container, #message-input, #send-button and #typing-indicator
  * (and, when present, the other ids of chat.html: banner, header, error line, buttons).
  *
+ * Session renewal (PROTOCOL §15): the embedding app provides a fresh access token with
+ *
+ *   window.orderChatRefreshToken = async () => newAccessToken;   // a string (or "Bearer …")
+ *
+ * It is called when the server says the session is ending (`session-expiring`) and before a
+ * reconnect with an expired token; the page sends the token (`refresh-token`), stores it in
+ * localStorage.accessToken and uses it for REST and reconnects. Without the hook, or when it
+ * fails, the page says the session is ending, and at the end disables the composer (keeping
+ * the draft). See web/README.md.
+ *
  * The parts: timeline.js (the state, no DOM), connection.js (the socket) and events.js (what its
  * events do), render.js (the DOM), composer.js (the input), sender.js (pending sends),
  * history.js (REST paging), actions.js (reply, edit, delete, react; with editor.js, reactions.js
@@ -27,6 +37,7 @@ import { MessageActions } from './actions.js';
 import { messageOptions } from './lifecycle.js';
 import { bindChatPage, bootPage, inboxHref, openAddressedMessage } from './page.js';
 import { resolveToken, storedToken, api } from './session.js';
+import { SessionKeeper } from './session-keeper.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
 
 /** Join refusals that asking again will not change. */
@@ -68,7 +79,8 @@ export class ChatClient {
     });
     this.actions = new MessageActions(this);
     this.sender = new Sender(this);
-    this.connection = new Connection(() => this.currentToken(), connectionHooks(this));
+    this.session = new SessionKeeper(this);
+    this.connection = new Connection(() => this.currentToken(), connectionHooks(this), () => this.session.authToken());
     bindChatPage(this);
     this.userId = this.timeline.userId; // the header's link back to the inbox names the user
     this.updateComposer();
@@ -301,6 +313,8 @@ export class ChatClient {
   }
 
   cannotSendReason() {
+    const ended = this.session.reason();
+    if (ended) return ended;
     if (this.fatal) return { code: this.fatal, text: describeError(this.fatal) };
     if (this.closed) return { code: 'ORDER_CLOSED', text: describeError('ORDER_CLOSED') };
     if (this.left) return { code: 'LEFT', text: 'You left this chat. Rejoin it to send messages.' };
@@ -356,20 +370,24 @@ export class ChatClient {
     });
   }
 
-  setBanner(state, text, action) { this.view.setBanner(state, text, action); }
+  setBanner(state, text, action) {
+    if (state === 'connected' && this.session.warned) { this.session.warn(); return; } // still ending
+    this.view.setBanner(state, text, action);
+  }
   fail(text, opts) { this.view.fail(text, opts); }
   clearError() { this.view.clearError(); }
 
   updateComposer() {
     const reason = this.cannotSendReason();
     let placeholder = 'Type a message…';
-    if (this.fatal === 'FORBIDDEN') placeholder = 'You are not a participant of this order';
+    if (this.session.ended) placeholder = this.session.placeholder();
+    else if (this.fatal === 'FORBIDDEN') placeholder = 'You are not a participant of this order';
     else if (this.fatal) placeholder = 'This chat is not available';
     else if (this.closed) placeholder = 'This order is closed';
     else if (this.left) placeholder = 'You left this chat';
     this.composer.setEnabled(!reason, placeholder);
     this.ui.container.classList.toggle('messages--readonly', !!reason);
-    if (this.ui.leave) this.ui.leave.hidden = this.left || !!this.fatal;
+    if (this.ui.leave) this.ui.leave.hidden = this.left || !!this.fatal || !!this.session.ended;
   }
 
   renderHeader() {

@@ -23,9 +23,12 @@ export class Connection {
    *   no automatic retry), `unavailable(text)` (refused for another reason: retried in 5 s),
    *   `trying()` (the client retries by itself), `attempt(n)`, and `events`: server event name
    *   -> handler
+   * @param {() => Promise<string|null>} [authToken] the token for a handshake, if it may need to
+   *   be renewed first (default: `token()`)
    */
-  constructor(token, hooks) {
+  constructor(token, hooks, authToken) {
     this.token = token;
+    this.authToken = authToken || token;
     this.hooks = hooks;
     this.socket = null;
     this.retryTimer = null;
@@ -37,7 +40,11 @@ export class Connection {
 
   open() {
     const socket = window.io({
-      auth: (cb) => cb({ token: this.token() || undefined }),
+      // A callback: every (re)connect sends the token of that moment (PROTOCOL §15).
+      auth: (cb) => {
+        Promise.resolve().then(() => this.authToken()).catch(() => this.token())
+          .then((t) => cb({ token: t || undefined }));
+      },
       transports: ['websocket', 'polling'],
       reconnection: true,
       reconnectionDelay: 500,

@@ -11,7 +11,7 @@ const TYPING_SHOWN_MS = 3000; // someone else's indicator disappears after this 
 export function connectionHooks(chat) {
   const again = () => chat.everJoined;
   return {
-    wanted: () => !chat.left && !chat.destroyed,
+    wanted: () => !chat.left && !chat.destroyed && !chat.session.ended,
     connected: () => {
       chat.setBanner(again() ? 'reconnecting' : 'connecting', again() ? 'Reconnected. Catching up…' : 'Connected. Opening the conversation…');
       chat.join();
@@ -21,7 +21,7 @@ export function connectionHooks(chat) {
       chat.typers.clear();
       chat.composer.forgetTyping();
       for (const entry of chat.timeline.requeue()) chat.sender.show(entry);
-      if (chat.left || chat.destroyed) return;
+      if (chat.left || chat.destroyed || chat.session.ended) return;
       chat.setBanner('reconnecting', byServer ? 'Disconnected by the server. Reconnecting…' : undefined);
     },
     refused: (text) => chat.setBanner('error', text, 'Try again'),
@@ -92,8 +92,12 @@ function serverEvents(chat) {
       }
       chat.renderHeader();
     },
+    // The session (PROTOCOL §15, session-keeper.js).
+    'session-expiring': (p) => { chat.session.expiring(p); },
+    'removed-from-order': (p) => { if (p && p.orderId != null && !forOther(p)) chat.session.removed(); },
     error: (p) => {
       if (!p || typeof p !== 'object' || forOther(p)) return;
+      if (p.code === 'TOKEN_EXPIRED') { chat.session.expired(); return; }
       if (p.code === 'ORDER_CLOSED') { chat.markClosed(); return; }
       if (p.event === 'typing') return; // not worth bothering the user
       chat.fail(describeError(p.code, p.message), { soft: true });

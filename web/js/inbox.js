@@ -9,7 +9,7 @@
  * tab becomes visible or gets focus. Nothing is fetched while it is hidden.
  */
 import { el, timeElement } from './dom.js';
-import { resolveToken, storedToken, userOfToken, api } from './session.js';
+import { resolveToken, storedToken, storeToken, tokenFromApp, userOfToken, api } from './session.js';
 import { inboxRows, inboxError, unreadSummary } from './inbox-model.js';
 import { SearchBox } from './search.js';
 
@@ -68,7 +68,7 @@ class Inbox {
     try {
       const token = this.currentToken();
       if (!token) throw Object.assign(new Error('no token'), { code: 'NO_TOKEN' });
-      const data = await api('/orders', token);
+      const data = await api('/orders', token).catch((e) => this.renewed(e, token));
       this.showError(null);
       this.render(inboxRows(data, this.userId));
     } catch (e) {
@@ -80,6 +80,20 @@ class Inbox {
     }
     if (this.again) { this.again = false; this.refresh(); return; }
     if (retry && document.visibilityState === 'visible') this.timer = setTimeout(() => this.refresh(), REFRESH_MS);
+  }
+
+  /**
+   * A refused token: ask the embedding app for a fresh one (window.orderChatRefreshToken, see
+   * chat.js) and try once more with it; otherwise throw the refusal.
+   */
+  async renewed(err, token) {
+    if (err.code !== 'UNAUTHORIZED') throw err;
+    const fresh = await tokenFromApp();
+    if (!fresh || fresh === token) throw err;
+    const data = await api('/orders', fresh);
+    storeToken(fresh);
+    this.token = fresh;
+    return data;
   }
 
   showError(failure) {

@@ -21,6 +21,7 @@ export function bindChatPage(chat) {
   if (jump) jump.addEventListener('click', () => { view.scrollToBottom(); input.focus(); });
   if (leave) leave.addEventListener('click', () => chat.leaveChat());
   if (bannerAction) bannerAction.addEventListener('click', () => {
+    if (chat.session.wantsReload()) { window.location.reload(); return; }
     if (chat.left) { chat.rejoin(); return; }
     if (chat.socket && !chat.socket.connected) { chat.setBanner('connecting'); chat.connection.reconnect(); }
   });
@@ -29,6 +30,7 @@ export function bindChatPage(chat) {
     if (document.visibilityState === 'visible') chat.markRead(); else chat.composer.stopTyping();
   });
   window.addEventListener('focus', () => chat.markRead());
+  keepDraft(chat);
   const onUnload = () => chat.destroy();
   window.addEventListener('beforeunload', onUnload);
   window.addEventListener('pagehide', onUnload);
@@ -43,6 +45,23 @@ export function bindChatPage(chat) {
  */
 export function inboxHref(userId) {
   return '/chat.html' + (userId ? '?' + new URLSearchParams({ userId }) : '');
+}
+
+/**
+ * What is typed but not sent survives a reload of this tab (sessionStorage, per order): the
+ * way out of an expired session is a reload.
+ */
+function keepDraft(chat) {
+  const key = 'order-chat-draft:' + chat.orderId;
+  const input = chat.ui.input;
+  try {
+    const draft = window.sessionStorage.getItem(key);
+    if (draft && !input.value) input.value = draft;
+    window.sessionStorage.removeItem(key);
+  } catch (_) { /* storage disabled */ }
+  window.addEventListener('pagehide', () => {
+    try { if (input.value.trim()) window.sessionStorage.setItem(key, input.value); } catch (_) { /* no storage */ }
+  });
 }
 
 /**

@@ -51,6 +51,40 @@ export function storedToken(userId) {
   return best;
 }
 
+/** Keep a (refreshed) token for REST calls, reconnects and the next page load. */
+export function storeToken(token) {
+  storageSet('localStorage', 'accessToken', token);
+  storageSet('sessionStorage', 'accessToken', token);
+}
+
+/** How long the embedding app's hook may take to give a fresh token. */
+const HOOK_TIMEOUT_MS = 15000;
+
+/**
+ * A fresh token from the embedding app: `window.orderChatRefreshToken` (see chat.js), an
+ * (async) function returning the new access token. Null when there is no hook, it failed, it
+ * took too long, or it gave no token. Not stored here: the caller stores it once it is accepted.
+ */
+export async function tokenFromApp() {
+  const hook = typeof window !== 'undefined' ? window.orderChatRefreshToken : null;
+  if (typeof hook !== 'function') return null;
+  let timer;
+  try {
+    const token = await Promise.race([
+      Promise.resolve().then(() => hook()),
+      new Promise((resolve) => { timer = setTimeout(() => resolve(null), HOOK_TIMEOUT_MS); }),
+    ]);
+    if (typeof token !== 'string') return null;
+    const bare = token.trim().replace(/^Bearer\s+/i, '');
+    return bare || null;
+  } catch (e) {
+    console.warn('order-chat: window.orderChatRefreshToken failed', e);
+    return null;
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** The user a token names (unverified; the server decides), or null. */
 export function userOfToken(token) {
   return token ? tokenUser(jwtPayload(token)) : null;

@@ -50,7 +50,7 @@ export function chatUrl(server, order, user, token = server.token(user.id, { nam
 /**
  * Open the chat page for `user` in a new browser context (its own localStorage, like another
  * device). Records dialogs, page errors and console errors. Waits until the page has joined,
- * unless `waitJoined` is false.
+ * unless `waitJoined` is false. `o.before(context, page)` runs before the page is loaded.
  */
 export async function openChat(browser, server, order, user, o = {}) {
   const context = await browser.newContext({
@@ -65,6 +65,7 @@ export async function openChat(browser, server, order, user, o = {}) {
   page.on('dialog', (d) => { side.dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   page.on('pageerror', (e) => side.pageErrors.push(String(e)));
   page.on('console', (m) => { if (m.type() === 'error') side.consoleErrors.push(m.text()); });
+  if (o.before) await o.before(context, page); // e.g. an init script that sets the app's hooks
   const url = o.url || chatUrl(server, order, user, o.token);
   await page.goto(url);
   if (o.waitJoined !== false) {
