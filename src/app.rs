@@ -167,13 +167,16 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
             let ledger = RedisLedger::connect(client.clone(), breaker.clone())
                 .await
                 .map_err(|e| redis_err(e.to_string()))?;
+            // The order counter and the shared limits have their own breaker: a failure of
+            // theirs must not make the adapter's broadcasts fail (and the other way round).
+            let records = Arc::new(Breaker::default());
             parts.versions = Arc::new(
-                RedisVersions::connect(client.clone(), breaker.clone())
+                RedisVersions::connect(client.clone(), records.clone())
                     .await
                     .map_err(|e| redis_err(e.to_string()))?,
             );
             parts.shared_rate = Some(Arc::new(
-                RedisRate::connect(client.clone(), breaker)
+                RedisRate::connect(client.clone(), records)
                     .await
                     .map_err(|e| redis_err(e.to_string()))?,
             ));
