@@ -38,6 +38,7 @@ import { messageOptions } from './lifecycle.js';
 import { bindChatPage, bootPage, inboxHref, openAddressedMessage } from './page.js';
 import { resolveToken, storedToken, api } from './session.js';
 import { SessionKeeper } from './session-keeper.js';
+import { Reader } from './reader.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
 
 /** Join refusals that asking again will not change. */
@@ -57,6 +58,8 @@ export class ChatClient {
     }
     this.timeline = new Timeline({ userId });
     this.view = new ChatView(this.ui);
+    this.reader = new Reader(this); // what was seen: read markers, the unread divider, the title
+    this.view.onNode = (node, old) => this.reader.observe(node, old);
     this.typers = new Typers(this);
     this.history = new History(this);
     this.joined = false;
@@ -170,7 +173,8 @@ export class ChatClient {
     if (first) {
       this.view.scrollToBottom();
       this.history.fillViewport();
-      openAddressedMessage(this); // a search result's link: #seq=…&message=…
+      const jumped = openAddressedMessage(this); // a search result's link: #seq=…&message=…
+      this.reader.opened({ scroll: !jumped }); // the unread divider (the view starts there)
     }
   }
 
@@ -236,23 +240,11 @@ export class ChatClient {
   }
 
   refreshReceipts() {
-    this.view.refreshReceipts((id) => {
-      const m = this.timeline.get(id);
-      return m ? this.timeline.receipt(m) : null;
-    });
+    this.view.refreshReceipts((id) => { const m = this.timeline.get(id); return m ? this.timeline.receipt(m) : null; });
   }
 
-  /** Tell the server we have seen everything shown, while the page is visible. */
-  markRead() {
-    if (!this.joined || !this.socket || document.visibilityState !== 'visible') return;
-    const upTo = this.timeline.takeReadMark();
-    if (upTo == null) return;
-    this.connection.request('mark-messages-read', { orderId: this.orderId, upToSeq: upTo }, 10000).then(({ ack }) => {
-      const ok = ack && ack.ok;
-      const seq = ok && ack.data && typeof ack.data.lastReadSeq === 'number' ? ack.data.lastReadSeq : upTo;
-      this.timeline.readMarked(upTo, ok ? seq : null);
-    });
-  }
+  /** Tell the server what the reader has seen (reader.js: on screen, visible and focused tab). */
+  markRead() { this.reader.markRead(); }
 
   // ---- the order -----------------------------------------------------------------------------
 
@@ -352,6 +344,7 @@ export class ChatClient {
     if (this.destroyed) return;
     this.destroyed = true;
     this.composer.stopTyping();
+    this.reader.flush(); // what was seen before leaving counts
     if (this.joined) this.connection.emit('leave-order-chat', this.orderId);
     this.connection.disconnect();
     this.joined = false;
@@ -396,6 +389,7 @@ export class ChatClient {
       orderStatus: this.orderStatus,
       others: this.timeline.others(),
       everJoined: this.everJoined,
+      connected: !!(this.joined && this.connection && this.connection.connected),
     });
   }
 }

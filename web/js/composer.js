@@ -5,6 +5,7 @@
  * being replied to (× or Esc cancels); Arrow-up in the empty box edits the last own message.
  */
 import { el } from './dom.js';
+import { composerState } from './format.js';
 
 const TYPING_IDLE_MS = 3000; // we send isTyping:false after this long without a keystroke
 const TYPING_REFRESH_MS = 2000; // while typing we repeat isTyping:true this often
@@ -25,6 +26,8 @@ export class Composer {
     this.typingSentAt = 0;
     this.idleTimer = null;
     this.replyBar = null;
+    this.counter = null; // "120 characters left" near the limit
+    this.enabled = true;
     this.bind();
   }
 
@@ -54,7 +57,9 @@ export class Composer {
   submit() {
     const input = this.ui.input;
     const text = input.value;
-    if (!text.trim() || !this.hooks.canSend()) return;
+    const state = composerState(text);
+    if (state.blank || !this.hooks.canSend()) return;
+    if (state.over) { this.showCounter(state); input.focus(); return; } // the counter says why; the text stays
     input.value = '';
     this.autoGrow();
     this.updateSendState();
@@ -129,15 +134,41 @@ export class Composer {
   /** Enable or disable the input; `placeholder` says why it is disabled (or invites typing). */
   setEnabled(enabled, placeholder) {
     const { input, send, form } = this.ui;
+    this.enabled = !!enabled;
     input.disabled = !enabled;
-    if (send) send.disabled = !enabled;
     input.placeholder = placeholder;
     if (form) form.classList.toggle('composer--disabled', !enabled);
     this.updateSendState();
   }
 
+  /** The send button: disabled for blank text, too long a text, or a disabled composer. */
   updateSendState() {
-    if (this.ui.send) this.ui.send.classList.toggle('composer__send--idle', this.ui.input.value.trim() === '');
+    const { send, input } = this.ui;
+    const s = composerState(input.value);
+    if (send) {
+      send.classList.toggle('composer__send--idle', s.blank);
+      send.disabled = !this.enabled || s.blank || s.over;
+    }
+    this.showCounter(s);
+  }
+
+  /** The characters left (or too many) once the limit nears; hidden otherwise. */
+  showCounter(s) {
+    if (!this.counter) {
+      if (!s.counter) return;
+      const c = el('p', 'composer__counter');
+      c.id = 'composer-counter';
+      c.setAttribute('aria-live', 'polite');
+      const { form, input } = this.ui;
+      (form || input.parentNode).appendChild(c);
+      input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), c.id].filter(Boolean).join(' '));
+      this.counter = c;
+    }
+    const c = this.counter;
+    c.hidden = !s.counter;
+    if (c.textContent !== s.counter) c.textContent = s.counter;
+    c.classList.toggle('composer__counter--over', s.over);
+    this.ui.input.setAttribute('aria-invalid', s.over ? 'true' : 'false');
   }
 
   autoGrow() {

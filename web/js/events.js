@@ -21,6 +21,7 @@ export function connectionHooks(chat) {
       chat.typers.clear();
       chat.composer.forgetTyping();
       for (const entry of chat.timeline.requeue()) chat.sender.show(entry);
+      chat.renderHeader(); // nobody's presence is known while we are away
       if (chat.left || chat.destroyed || chat.session.ended) return;
       chat.setBanner('reconnecting', byServer ? 'Disconnected by the server. Reconnecting…' : undefined);
     },
@@ -75,6 +76,7 @@ function serverEvents(chat) {
       if (!p || forOther(p) || p.userId == null) return;
       chat.timeline.setRead(p.userId, p.lastReadSeq);
       if (String(p.userId) !== chat.userId) chat.refreshReceipts();
+      else chat.reader.updateTitle(); // read in another tab
     },
     'order-updated': (p) => {
       if (!p || forOther(p)) return;

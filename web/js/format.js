@@ -88,6 +88,24 @@ export function tokenFresh(payload, now = Date.now()) {
   return !payload || typeof payload.exp !== 'number' || payload.exp * 1000 > now - 30000;
 }
 
+/** The counter near the composer shows from this many characters left. */
+export const COUNTER_FROM = 500;
+
+/**
+ * The composer's state for `text`: `blank` (nothing to send), `chars` (characters after
+ * trimming, as the server counts them), `over` (above MAX_CHARS) and the counter's words
+ * (`counter`: '' while far from the limit, "120 characters left", "15 characters too many").
+ */
+export function composerState(text) {
+  const body = String(text == null ? '' : text).trim();
+  const chars = [...body].length;
+  const left = MAX_CHARS - chars;
+  let counter = '';
+  if (left < 0) counter = -left === 1 ? '1 character too many' : `${(-left).toLocaleString('en-US')} characters too many`;
+  else if (left <= COUNTER_FROM) counter = left === 1 ? '1 character left' : `${left.toLocaleString('en-US')} characters left`;
+  return { blank: chars === 0, chars, over: left < 0, counter };
+}
+
 /** A client message id: 1–64 characters of [A-Za-z0-9._:@-]. */
 export function newClientMessageId() {
   const bytes = new Uint8Array(16);

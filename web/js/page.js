@@ -1,12 +1,11 @@
+/*
+ * The chat page's own events: scrolling (older history, the "new messages" button), the header
+ * and banner buttons, the search box, the draft kept over a reload, and leaving when the page
+ * goes away; and starting the page (the chat or the inbox).
+ */
 import { startInbox } from './inbox.js';
 import { parseJump } from './search-model.js';
 import { SearchBox } from './search.js';
-
-/*
- * The chat page's own events: scrolling (older history, the "new messages" button), the header
- * and banner buttons, tab visibility (read markers move only while the tab is visible), and
- * leaving when the page goes away.
- */
 
 /** @param {import('./chat.js').ChatClient} chat */
 export function bindChatPage(chat) {
@@ -26,10 +25,8 @@ export function bindChatPage(chat) {
     if (chat.socket && !chat.socket.connected) { chat.setBanner('connecting'); chat.connection.reconnect(); }
   });
   if (errorClose) errorClose.addEventListener('click', () => chat.clearError());
-  document.addEventListener('visibilitychange', () => {
-    if (document.visibilityState === 'visible') chat.markRead(); else chat.composer.stopTyping();
-  });
-  window.addEventListener('focus', () => chat.markRead());
+  // Read markers follow the tab's visibility and focus in reader.js.
+  document.addEventListener('visibilitychange', () => { if (document.visibilityState !== 'visible') chat.composer.stopTyping(); });
   keepDraft(chat);
   const onUnload = () => chat.destroy();
   window.addEventListener('beforeunload', onUnload);
@@ -106,10 +103,14 @@ export function chatSearch(chat) {
   return box;
 }
 
-/** After the first join: scroll to the message the address names (`#seq=…&message=…`), once. */
+/**
+ * After the first join: scroll to the message the address names (`#seq=…&message=…`), once.
+ * Returns whether it did.
+ */
 export function openAddressedMessage(chat) {
   const target = parseJump(window.location.hash);
-  if (!target) return;
+  if (!target) return false;
   window.history.replaceState(window.history.state, '', window.location.pathname + window.location.search);
   chat.actions.jumpTo(target.seq, target.id, { notFound: 'The message this link points to is no longer in this chat.' });
+  return true;
 }

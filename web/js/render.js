@@ -5,6 +5,7 @@
  */
 import { el, renderText, timeElement } from './dom.js';
 import { ROLE_LABELS, statusLabel } from './format.js';
+import { tabTitle, presenceState } from './reading.js';
 import { messageNode, quoteNode, setReceipt } from './bubble.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one sender are grouped
@@ -51,6 +52,9 @@ export class ChatView {
     this.nodes = new Map(); // seq -> element of a stored message
     this.pendingNodes = new Map(); // clientMessageId -> element
     this.stick = true; // the reader is at the bottom: follow new messages
+    this.onNode = null; // (node, replaced) after a stored message's element went in (reader.js)
+    this.titleName = 'Order chat';
+    this.newCount = 0;
   }
 
   // ---- messages ------------------------------------------------------------------------------
@@ -63,6 +67,7 @@ export class ChatView {
     this.ui.container.insertBefore(node, before || null);
     regroup(node);
     if (node.nextElementSibling) regroup(node.nextElementSibling);
+    if (this.onNode) this.onNode(node, null);
   }
 
   /**
@@ -77,6 +82,7 @@ export class ChatView {
     old.replaceWith(node);
     this.nodes.set(m.seq, node);
     regroup(node);
+    if (this.onNode) this.onNode(node, old);
     return node;
   }
 
@@ -267,12 +273,23 @@ export class ChatView {
     if (this.ui.error) this.ui.error.hidden = true;
   }
 
-  /** @param {{orderNumber, orderStatus, others, everJoined}} h */
+  /** The tab title with "N new" (messages waiting to be seen, reader.js). */
+  setNewCount(n) {
+    this.newCount = n;
+    const title = tabTitle(this.titleName, n);
+    if (document.title !== title) document.title = title;
+  }
+
+  /**
+   * @param {{orderNumber, orderStatus, others, everJoined, connected}} h `connected`: our own
+   *   connection is up (otherwise nobody's presence is known)
+   */
   renderHeader(h) {
     const { title, subtitle, status } = this.ui;
     const name = h.orderNumber ? `Order ${h.orderNumber}` : 'Order chat';
     if (title) title.textContent = name;
-    document.title = name + ' · Chat';
+    this.titleName = name;
+    this.setNewCount(this.newCount);
     if (status) {
       status.hidden = !h.orderStatus;
       if (h.orderStatus) {
@@ -288,11 +305,13 @@ export class ChatView {
     }
     h.others.forEach((p, i) => {
       if (i > 0) subtitle.append(', ');
-      const span = el('span', 'person' + (p.online ? ' person--online' : ''));
+      const state = presenceState(p, h.connected !== false);
+      const span = el('span', 'person person--' + state);
+      span.dataset.presence = state;
       span.appendChild(el('span', 'person__dot'));
       span.append(p.name || p.id);
       if (ROLE_LABELS[p.type]) span.appendChild(el('span', 'visually-hidden', `, ${ROLE_LABELS[p.type].toLowerCase()}`));
-      span.appendChild(el('span', 'person__state', p.online ? ' · online' : ' · offline'));
+      if (state !== 'unknown') span.appendChild(el('span', 'person__state', ` · ${state}`));
       subtitle.appendChild(span);
     });
   }
