@@ -142,6 +142,20 @@ test('search in a chat: this chat by default, highlighted words after emoji, a r
   assertClean(side);
 });
 
+test('on a 360 px phone the search box fits: nothing sticks out sideways', async () => {
+  const { a, customer } = world;
+  const side = await open(a, customer, { viewport: { width: 360, height: 740 }, isMobile: true, deviceScaleFactor: 2 });
+  const { page } = side;
+  assert.equal(await page.getAttribute('#search-toggle', 'title'), 'Search messages', 'the icon button is labelled');
+  await page.click('#search-toggle');
+  await page.fill('#search-chat-input', 'plant');
+  await page.check('#search-chat-all');
+  await waitResults(page, 'chat', 3);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 360), 'no horizontal overflow');
+  await page.screenshot({ path: artifact('search-mobile-360.png') });
+  assertClean(side);
+});
+
 test('search that finds nothing, a refused query, Esc closes the box', async () => {
   const { a, customer } = world;
   const side = await open(a, customer);
