@@ -1,6 +1,7 @@
 // Sessions on the bundled page (PROTOCOL §15) in a real Chromium against the real binary. Tokens
-// are signed 25 s in the past: the server accepts them for 30 s after exp, so each socket ends
-// about 5 s after it connected, and `session-expiring` comes at once.
+// are signed 18 s in the past: the server accepts them for 30 s after exp, so each socket ends
+// about 12 s after the token was made (less than the 60 s of warning: `session-expiring` comes
+// at once).
 // - With the app's hook (window.orderChatRefreshToken) the page renews the token on the live
 //   socket (no reconnect), stores it and uses it for REST; the inbox renews a refused token.
 // - Without a hook, or with one that gives a token the server refuses: one sentence says the
@@ -31,8 +32,13 @@ after(async () => {
   await server?.stop();
 });
 
-/** A token of `user` whose socket ends about 5 s after it connects. */
-const shortToken = (user) => server.token(user.id, { name: user.name }, { expiresIn: -25 });
+/** How long a short token stays valid (its exp plus the server's 30 s leeway), in seconds. */
+const LIFE_S = 12;
+/** A token of `user` valid for LIFE_S more seconds. */
+const shortToken = (user) => server.token(user.id, { name: user.name }, { expiresIn: LIFE_S - 30 });
+/** Wait until `ms` after the short token of `side` stopped being valid. */
+const pastEnd = (side, ms) => new Promise((r) => setTimeout(r, Math.max(0, side.endsAt + ms - Date.now())));
+const END_TIMEOUT = (LIFE_S + 15) * 1000;
 
 /**
  * Open the chat with a short token; `hookToken` (a token, or a list handed out in turn) makes
@@ -45,7 +51,10 @@ async function open(order, user, { hookToken, url, waitJoined } = {}) {
       window.orderChatRefreshToken = async () => tokens[Math.min(window.hookCalls++, tokens.length - 1)];
     }, [hookToken].flat());
   };
-  const side = await openChat(browser, server, order, user, { token: shortToken(user), url, waitJoined, before: beforeLoad });
+  const token = shortToken(user);
+  const endsAt = Date.now() + LIFE_S * 1000;
+  const side = await openChat(browser, server, order, user, { token: url ? undefined : token, url: url && url(token), waitJoined, before: beforeLoad });
+  side.endsAt = endsAt;
   opened.push(side);
   side.page.on('websocket', () => { side.websockets = (side.websockets || 0) + 1; });
   return side;
@@ -83,7 +92,7 @@ test('with the app\'s hook the token is renewed on the live socket, stored, and 
   await eventually(() => page.evaluate((t) => localStorage.getItem('accessToken') === t, fresh), { message: 'the fresh token stored' });
 
   // Past the old token's end: the same socket is still joined (refresh-token extended it).
-  await new Promise((r) => setTimeout(r, 6500));
+  await pastEnd(side, 1500);
   assert.equal(await page.evaluate(() => window.chatClient.socket.connected && window.chatClient.joined), true);
   assert.equal(await page.evaluate(() => window.chatClient.socket.id), socketId, 'no reconnect was needed');
   assert.equal(await page.evaluate(() => window.hookCalls), 1, 'asked once');
@@ -115,7 +124,7 @@ test('without a hook: the session is ending, then expired; the composer is disab
   await page.screenshot({ path: artifact('session-ending.png') });
 
   await page.fill('#message-input', 'half-written order note');
-  await page.waitForSelector('#connection-banner[data-state="ended"]', { timeout: 15000 });
+  await page.waitForSelector('#connection-banner[data-state="ended"]', { timeout: END_TIMEOUT });
   assert.deepEqual(await banner(page), { state: 'ended', text: EXPIRED });
   assert.equal(await page.isDisabled('#message-input'), true);
   assert.equal(await page.isDisabled('#send-button'), true);
@@ -149,7 +158,7 @@ test('a hook whose token the server refuses, or that names another user, counts 
   await page.waitForSelector('#connection-banner[data-state="ending"]');
   assert.equal((await banner(page)).text, ENDING);
   assert.equal(await page.evaluate(() => window.hookCalls), 1);
-  await page.waitForSelector('#connection-banner[data-state="ended"]', { timeout: 15000 });
+  await page.waitForSelector('#connection-banner[data-state="ended"]', { timeout: END_TIMEOUT });
   assert.equal((await banner(page)).text, EXPIRED);
   await eventually(() => page.evaluate(() => window.hookCalls === 2), { message: 'the hook asked again at the end' });
   await new Promise((r) => setTimeout(r, 1500));
@@ -172,7 +181,7 @@ test('a hook that fails at first but gives a token at the end: the chat reconnec
   await page.waitForFunction(() => window.chatClient.joined);
   await page.fill('#message-input', 'typed across the renewal');
   // At the end the hook gives a token: the page connects again with it and joins.
-  await page.waitForSelector('#connection-banner[data-state="connected"]', { state: 'attached', timeout: 15000 });
+  await page.waitForSelector('#connection-banner[data-state="connected"]', { state: 'attached', timeout: END_TIMEOUT });
   await page.waitForFunction(() => window.chatClient.joined && window.chatClient.socket.connected);
   assert.equal(await page.evaluate(() => window.hookCalls), 2);
   assert.equal(await page.evaluate(() => localStorage.getItem('accessToken')), fresh);
@@ -220,11 +229,11 @@ test('the inbox renews a refused token through the hook', async () => {
   const order = await makeOrder(server);
   const user = order.customer;
   const fresh = server.token(user.id, { name: user.name });
-  const url = `${server.url}/chat.html?${new URLSearchParams({ token: shortToken(user) })}`;
+  const url = (token) => `${server.url}/chat.html?${new URLSearchParams({ token })}`;
   const side = await open(null, user, { hookToken: fresh, url, waitJoined: false });
   const { page } = side;
   await page.waitForSelector('#inbox-list .inbox-item');
-  await new Promise((r) => setTimeout(r, 5500)); // the first token is dead now
+  await pastEnd(side, 500); // the first token is dead now
   await page.evaluate(() => window.dispatchEvent(new Event('focus'))); // refresh at once
   await eventually(() => page.evaluate((t) => localStorage.getItem('accessToken') === t, fresh), { message: 'the fresh token stored' });
   assert.equal(await page.isHidden('#inbox-error'), true, 'no error shown');
