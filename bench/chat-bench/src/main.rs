@@ -6,9 +6,15 @@
 //! idle connections, measuring the server's memory per connection. Both print a table and one
 //! `RESULT {json}` line, stop by themselves, and exit non-zero only when the setup failed.
 
+// serde_json's json! of the run's RESULT line nests deeper than the default limit.
+#![recursion_limit = "256"]
+
 mod conn;
 mod idle;
+mod mix;
+mod ops;
 mod proto;
+mod report;
 mod run;
 mod setup;
 mod stats;

@@ -1,15 +1,18 @@
 //! `run`: orders × participants connections chat; measures stored messages/s, deliveries/s,
-//! end-to-end latency, ack latency, errors, and a final round of joins with history.
+//! end-to-end latency, ack latency, errors, and a final round of joins with history. With
+//! `--changes N`, N % of the operations are edits and reaction toggles instead of sends
+//! ([`crate::mix`]), each kind counted and timed on its own.
 //!
 //! Timeline: set up the orders; connect and join everyone (capped concurrency); everyone
-//! starts sending at one instant; the first `--warmup` seconds are not measured, the next
-//! `--duration` seconds are; then everyone stops sending and waits for its acks; after a
-//! short grace for in-flight deliveries every connection joins its order again (history
-//! exists now) and the join acks are timed; then everyone disconnects.
+//! starts at one instant; the first `--warmup` seconds are not measured, the next
+//! `--duration` seconds are; then everyone stops and waits for its acks; after a short grace
+//! for in-flight deliveries, with `--history-extras`, the history is given replies and
+//! reactions (not measured); then every connection joins its order again (history exists
+//! now) and the join acks are timed; then everyone disconnects.
 //!
-//! A message counts in the window when it was *sent* inside it: its ack (stored messages/s)
-//! and its deliveries to the other participants (deliveries/s, end-to-end latency) are
-//! counted whenever they arrive. The send time travels in the message text.
+//! An operation counts in the window when it was *issued* inside it: its ack (operations/s,
+//! stored messages/s) and a message's deliveries to the other participants (deliveries/s,
+//! end-to-end latency) are counted whenever they arrive. The send time travels in the text.
 
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -23,9 +26,11 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, mpsc, watch};
 use tokio::time::MissedTickBehavior;
 
-use crate::conn::{AckOutcome, Conn, EventSink, ack_result};
-use crate::stats::{self, Counts, cell_ms, now_ns, r1, record_us, summary_ms};
-use crate::{Env, setup};
+use crate::conn::{Conn, EventSink};
+use crate::mix::{EMOJI, Op, Recent, Rng};
+use crate::ops::{OpStats, Stage, Worker, outcome_code, sent_at};
+use crate::stats::{self, Counts, now_ns, record_us};
+use crate::{Env, report, setup};
 
 #[derive(Debug, Args, Clone)]
 pub struct RunArgs {
@@ -51,12 +56,33 @@ pub struct RunArgs {
     /// Joins in flight at once in the final join-with-history round.
     #[arg(long, default_value_t = 16)]
     pub join_concurrency: usize,
+    /// Percentage of each connection's operations that change a message instead of sending
+    /// one: reaction toggles on the order's recent messages and edits of the connection's own
+    /// recent messages (0: send-only).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub changes: u32,
+    /// Percentage of those changes that are edits; the rest add or remove a reaction.
+    #[arg(long, default_value_t = 33, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub edit_share: u32,
+    /// Before the final join round (not measured), give each order's history replies and
+    /// reactions: about 16 replies to earlier messages, then every participant adds one
+    /// reaction to every other one of the last 50 messages.
+    #[arg(long)]
+    pub history_extras: bool,
 }
+
+/// Replies each order gets from `--history-extras` (a third of a 50-message page).
+const EXTRA_REPLIES_PER_ORDER: usize = 16;
+/// The page a join without `limit` returns (PROTOCOL.md §3).
+const JOIN_PAGE: usize = 50;
 
 #[derive(Clone, Copy, PartialEq, PartialOrd, Debug)]
 enum Phase {
     Wait,
     Send,
+    /// `--history-extras`: replies, then reactions.
+    Replies,
+    Reactions,
     Join,
     Close,
 }
@@ -70,46 +96,48 @@ fn in_window(t: u64) -> bool {
 
 /// What one connection saw.
 #[derive(Default)]
-struct ConnStats {
-    sent: u64,
-    sent_window: u64,
-    acks_ok: u64,
-    acks_ok_window: u64,
-    ack_hist: Option<Histogram<u64>>,
-    errors: Counts,
-    deliveries: u64,
-    deliveries_window: u64,
-    e2e_hist: Option<Histogram<u64>>,
-    echoes: u64,
-    events: Counts,
-    join_hist: Option<Histogram<u64>>,
-    join_history_msgs: u64,
-    joins_ok: u64,
+pub(crate) struct ConnStats {
+    /// By [`crate::mix::Kind::index`], for operations issued in the window.
+    pub(crate) ops: [OpStats; 4],
+    pub(crate) errors: Counts,
+    /// `--history-extras` operations that succeeded.
+    pub(crate) extras_ok: u64,
+    pub(crate) deliveries: u64,
+    pub(crate) deliveries_window: u64,
+    pub(crate) e2e_hist: Option<Histogram<u64>>,
+    pub(crate) echoes: u64,
+    pub(crate) events: Counts,
+    pub(crate) join_hist: Option<Histogram<u64>>,
+    pub(crate) join_history_msgs: u64,
+    /// Of those, the ones showing a reply preview, and the ones carrying reactions.
+    pub(crate) join_replies: u64,
+    pub(crate) join_reacted: u64,
+    pub(crate) joins_ok: u64,
 }
 
 impl ConnStats {
     fn new() -> Self {
         Self {
-            ack_hist: Some(stats::histogram()),
             e2e_hist: Some(stats::histogram()),
             join_hist: Some(stats::histogram()),
             ..Default::default()
         }
     }
     fn merge(&mut self, o: &ConnStats) {
-        self.sent += o.sent;
-        self.sent_window += o.sent_window;
-        self.acks_ok += o.acks_ok;
-        self.acks_ok_window += o.acks_ok_window;
+        for (a, b) in self.ops.iter_mut().zip(&o.ops) {
+            a.merge(b);
+        }
         self.errors.merge(&o.errors);
+        self.extras_ok += o.extras_ok;
         self.deliveries += o.deliveries;
         self.deliveries_window += o.deliveries_window;
         self.echoes += o.echoes;
         self.events.merge(&o.events);
         self.join_history_msgs += o.join_history_msgs;
+        self.join_replies += o.join_replies;
+        self.join_reacted += o.join_reacted;
         self.joins_ok += o.joins_ok;
         for (a, b) in [
-            (&mut self.ack_hist, &o.ack_hist),
             (&mut self.e2e_hist, &o.e2e_hist),
             (&mut self.join_hist, &o.join_hist),
         ] {
@@ -124,26 +152,17 @@ impl ConnStats {
 struct Sink {
     me: String,
     stats: Arc<Mutex<ConnStats>>,
+    /// The order's messages, remembered when the mix or the history extras need them.
+    recent: Option<Arc<Mutex<Recent>>>,
 }
 
 #[derive(Deserialize)]
 struct NewMessage {
+    id: String,
+    seq: i64,
     #[serde(rename = "senderId")]
     sender_id: String,
     message: String,
-}
-
-/// `bench <send time ns> xxxx…`
-fn message_text(t: u64, size: usize) -> String {
-    let mut s = format!("bench {t} ");
-    while s.len() < size {
-        s.push('x');
-    }
-    s
-}
-
-fn sent_at(text: &str) -> Option<u64> {
-    text.strip_prefix("bench ")?.split(' ').next()?.parse().ok()
 }
 
 impl EventSink for Sink {
@@ -154,8 +173,14 @@ impl EventSink for Sink {
                 self.stats.lock().unwrap().events.add("new-message?", 1);
                 return;
             };
+            if m.sender_id != self.me
+                && let Some(recent) = &self.recent
+            {
+                recent.lock().unwrap().saw(m.seq, &m.id, false);
+            }
             let mut s = self.stats.lock().unwrap();
             if m.sender_id == self.me {
+                // Its own messages are remembered from their acks.
                 s.echoes += 1;
                 return;
             }
@@ -221,9 +246,12 @@ async fn participant(
     let order = ctx.naming.order(order_i);
     let me = ctx.naming.user(order_i, part);
     let stats = Arc::new(Mutex::new(ConnStats::new()));
+    let tracks = ctx.args.changes > 0 || ctx.args.history_extras;
+    let recent = tracks.then(|| Arc::new(Mutex::new(Recent::default())));
     let sink = Arc::new(Sink {
         me: me.clone(),
         stats: stats.clone(),
+        recent: recent.clone(),
     });
     let valid = Duration::from_secs(3600) + Duration::from_secs_f64(ctx.args.duration * 2.0);
     let token = setup::token(&ctx.secret, &me, valid);
@@ -262,12 +290,56 @@ async fn participant(
         }
     };
     let _ = ready.send(Ready::Ok);
+    let mut worker = Worker {
+        conn: &conn,
+        order: &order,
+        client_prefix: format!("{}-{k}", ctx.nonce),
+        message_size: ctx.args.message_size,
+        ack_timeout: ctx.ack_timeout,
+        stats: &stats,
+        recent: recent.as_deref(),
+        in_window,
+        n: 0,
+    };
+    let mut rng = Rng::new(k as u64 + 1);
 
-    // Send.
+    // The load.
     let _ = phase.wait_for(|p| *p >= Phase::Send).await;
     let (start, end) = *ctx.schedule.get().expect("schedule set before Send");
-    send_loop(&ctx, k, &conn, &order, &stats, start, end).await;
+    load_loop(&ctx, k, &mut worker, &mut rng, start, end).await;
     let _ = done.send(());
+
+    if ctx.args.history_extras {
+        let _ = phase.wait_for(|p| *p >= Phase::Replies).await;
+        for _ in 0..EXTRA_REPLIES_PER_ORDER.div_ceil(p) {
+            let reply_to = recent
+                .as_ref()
+                .and_then(|r| r.lock().unwrap().reply_target(&mut rng));
+            if !conn.is_open() {
+                break;
+            }
+            let r = worker.issue(Op::Send { reply_to }, Stage::Extras).await;
+            stats.lock().unwrap().extras_ok += u64::from(worker.record(r));
+        }
+        let _ = done.send(());
+        let _ = phase.wait_for(|p| *p >= Phase::Reactions).await;
+        let page = recent
+            .as_ref()
+            .map(|r| r.lock().unwrap().last_by_seq(JOIN_PAGE))
+            .unwrap_or_default();
+        for id in page.into_iter().step_by(2) {
+            let op = recent
+                .as_ref()
+                .and_then(|r| r.lock().unwrap().add(id, part % EMOJI.len()));
+            let Some(op) = op else { continue };
+            if !conn.is_open() {
+                break;
+            }
+            let r = worker.issue(op, Stage::Extras).await;
+            stats.lock().unwrap().extras_ok += u64::from(worker.record(r));
+        }
+        let _ = done.send(());
+    }
 
     // Join again, now with history.
     let _ = phase.wait_for(|p| *p >= Phase::Join).await;
@@ -287,10 +359,24 @@ async fn participant(
             Ok(data) => {
                 s.joins_ok += 1;
                 record_us(s.join_hist.as_mut().unwrap(), us);
-                s.join_history_msgs += data
+                let messages = data
                     .get("messages")
                     .and_then(Value::as_array)
-                    .map_or(0, |m| m.len() as u64);
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                s.join_history_msgs += messages.len() as u64;
+                s.join_replies += messages
+                    .iter()
+                    .filter(|m| m.get("replyTo").is_some())
+                    .count() as u64;
+                s.join_reacted += messages
+                    .iter()
+                    .filter(|m| {
+                        m.get("reactions")
+                            .and_then(Value::as_array)
+                            .is_some_and(|r| !r.is_empty())
+                    })
+                    .count() as u64;
             }
             Err(code) => s.errors.add(&format!("join:{code}"), 1),
         }
@@ -298,6 +384,7 @@ async fn participant(
     let _ = done.send(());
 
     let _ = phase.wait_for(|p| *p >= Phase::Close).await;
+    drop(worker);
     conn.close().await;
     take(&stats)
 }
@@ -306,63 +393,29 @@ fn take(stats: &Arc<Mutex<ConnStats>>) -> ConnStats {
     std::mem::take(&mut *stats.lock().unwrap())
 }
 
-/// The ack's data, or an error code (the ack's, ACK_TIMEOUT or DISCONNECTED).
-fn outcome_code(o: AckOutcome) -> Result<Value, String> {
-    match o {
-        AckOutcome::Reply(v) => ack_result(v),
-        AckOutcome::Timeout => Err("ACK_TIMEOUT".into()),
-        AckOutcome::Closed => Err("DISCONNECTED".into()),
-    }
-}
-
-async fn send_loop(
+/// The load: sends, or the `--changes` mix, closed loop or at `--rate`.
+async fn load_loop(
     ctx: &Ctx,
     k: usize,
-    conn: &Conn,
-    order: &str,
-    stats: &Mutex<ConnStats>,
+    w: &mut Worker<'_>,
+    rng: &mut Rng,
     start: Instant,
     end: Instant,
 ) {
-    let size = ctx.args.message_size;
-    let mut n = 0u64;
-    let mut send = || {
-        let t = now_ns();
-        let payload = json!({
-            "orderId": order,
-            "message": message_text(t, size),
-            "clientMessageId": format!("{}-{k}-{n}", ctx.nonce),
-        });
-        n += 1;
-        let win = in_window(t);
-        {
-            let mut s = stats.lock().unwrap();
-            s.sent += 1;
-            s.sent_window += u64::from(win);
-        }
-        let fut = conn.emit_ack("send-message", &payload, ctx.ack_timeout);
-        async move { (t, win, fut.await) }
-    };
-    let record = |(t, win, outcome): (u64, bool, AckOutcome)| {
-        let us = now_ns().saturating_sub(t) / 1000;
-        let mut s = stats.lock().unwrap();
-        match outcome_code(outcome) {
-            Ok(_) => {
-                s.acks_ok += 1;
-                if win {
-                    s.acks_ok_window += 1;
-                    record_us(s.ack_hist.as_mut().unwrap(), us);
-                }
-            }
-            Err(code) => s.errors.add(&code, 1),
-        }
+    let (changes, edit_share) = (ctx.args.changes, ctx.args.edit_share);
+    let recent = w.recent;
+    let next = move |rng: &mut Rng| match recent {
+        Some(r) => r.lock().unwrap().next_op(rng, changes, edit_share),
+        None => Op::Send { reply_to: None },
     };
 
     if ctx.args.rate <= 0.0 {
-        // Closed loop: one message in flight per participant.
+        // Closed loop: one operation in flight per participant.
         tokio::time::sleep_until(start.into()).await;
-        while Instant::now() < end && conn.is_open() {
-            record(send().await);
+        while Instant::now() < end && w.conn.is_open() {
+            let op = next(rng);
+            let r = w.issue(op, Stage::Load).await;
+            w.record(r);
         }
         return;
     }
@@ -375,16 +428,19 @@ async fn send_loop(
     loop {
         tokio::select! {
             _ = ticker.tick() => {
-                if Instant::now() >= end || !conn.is_open() {
+                if Instant::now() >= end || !w.conn.is_open() {
                     break;
                 }
-                inflight.push(send());
+                let op = next(rng);
+                inflight.push(w.issue(op, Stage::Load));
             }
-            Some(r) = inflight.next(), if !inflight.is_empty() => record(r),
+            Some(r) = inflight.next(), if !inflight.is_empty() => {
+                w.record(r);
+            }
         }
     }
     while let Some(r) = inflight.next().await {
-        record(r);
+        w.record(r);
     }
 }
 
@@ -402,11 +458,20 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
             env.nofile
         ));
     }
-    let mode = if args.rate > 0.0 {
-        format!("{} msg/s per participant", args.rate)
+    let mut mode = if args.rate > 0.0 {
+        format!("{} ops/s per participant", args.rate)
     } else {
         "closed loop".into()
     };
+    if args.changes > 0 {
+        mode += &format!(
+            ", {}% changes ({}% of them edits)",
+            args.changes, args.edit_share
+        );
+    }
+    if args.history_extras {
+        mode += ", history extras";
+    }
     eprintln!(
         "chat-bench run: target={} url={} {} orders x {p} participants = {total} connections, {mode}, {}s (+{}s warm-up), prefix {}",
         c.target, c.url, args.orders, args.duration, args.warmup, env.naming.prefix
@@ -508,6 +573,21 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
     // In-flight deliveries of the last acked messages.
     tokio::time::sleep(Duration::from_millis(500)).await;
 
+    let extras_s = if args.history_extras {
+        let t = Instant::now();
+        for next in [Phase::Replies, Phase::Reactions] {
+            let _ = phase_tx.send(next);
+            for _ in 0..connected {
+                done_rx.recv().await;
+            }
+            // The replies' deliveries, so that every participant knows the same last page.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+        }
+        Some(t.elapsed().as_secs_f64())
+    } else {
+        None
+    };
+
     let _ = phase_tx.send(Phase::Join);
     for _ in 0..connected {
         done_rx.recv().await;
@@ -520,122 +600,24 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
         }
     }
 
-    // Report.
-    let d = args.duration;
-    let stored_per_s = all.acks_ok_window as f64 / d;
-    let deliveries_per_s = all.deliveries_window as f64 / d;
-    // Every message acked in the window should reach the order's other connected participants;
-    // with everyone connected that is (participants - 1) each.
-    let expected = all.acks_ok_window * (p as u64 - 1);
-    let ack = all.ack_hist.as_ref().unwrap();
-    let e2e = all.e2e_hist.as_ref().unwrap();
-    let join = all.join_hist.as_ref().unwrap();
-    let avg_history = if all.joins_ok > 0 {
-        all.join_history_msgs as f64 / all.joins_ok as f64
-    } else {
-        0.0
-    };
     let server_cpu = match (cpu0, cpu1) {
         (Some(a), Some(b)) => Some(b - a),
         _ => None,
     };
-    let errors_total = all.errors.total();
-
-    println!(
-        "chat-bench run  target={}  {} orders x {p} = {total} connections ({connected} connected in {connect_s:.1}s)  {mode}  {d}s measured",
-        c.target, args.orders
-    );
-    println!(
-        "  stored messages/s   {:>10.1}   ({} acked ok in the window, {} sent)",
-        stored_per_s, all.acks_ok_window, all.sent_window
-    );
-    println!(
-        "  deliveries/s        {:>10.1}   ({} of {} expected)",
-        deliveries_per_s, all.deliveries_window, expected
-    );
-    println!("  end-to-end p50/p95/p99/max   {}", cell_ms(e2e));
-    println!("  send->ack  p50/p95/p99/max   {}", cell_ms(ack));
-    println!(
-        "  join with history p50/p95/p99/max   {}   ({} joins, {:.0} messages each)",
-        cell_ms(join),
-        all.joins_ok,
-        avg_history
-    );
-    println!(
-        "  errors              {}   connect failures: {}",
-        all.errors.line(),
-        connect_errors.line()
-    );
-    if let Some(cpu) = server_cpu {
-        println!(
-            "  server cpu          {:.2}s in {d}s ({:.0}% of one core), {:.3} ms cpu per stored message, rss {} MB",
-            cpu,
-            cpu / d * 100.0,
-            if all.acks_ok_window > 0 {
-                cpu * 1000.0 / all.acks_ok_window as f64
-            } else {
-                0.0
-            },
-            rss_end.map_or("?".into(), |k| format!("{:.1}", k as f64 / 1024.0))
-        );
-    }
-    println!(
-        "  bench cpu           {:.2}s in {d}s ({:.0}% of one core)",
-        own1 - own0,
-        (own1 - own0) / d * 100.0
-    );
-    let result = json!({
-        "mode": "run",
-        "target": c.target,
-        "url": c.url,
-        "orders": args.orders,
-        "participants": p,
-        "connections": total,
-        "connected": connected,
-        "connect_s": r1(connect_s),
-        "rate_per_participant": args.rate,
-        "warmup_s": args.warmup,
-        "duration_s": d,
-        "message_size": args.message_size,
-        "sent": all.sent_window,
-        "acks_ok": all.acks_ok_window,
-        "stored_per_s": r1(stored_per_s),
-        "deliveries": all.deliveries_window,
-        "expected_deliveries": expected,
-        "deliveries_per_s": r1(deliveries_per_s),
-        "e2e_ms": summary_ms(e2e),
-        "ack_ms": summary_ms(ack),
-        "join_ms": summary_ms(join),
-        "join_history_avg": r1(avg_history),
-        "errors": all.errors.json(),
-        "errors_total": errors_total,
-        "connect_errors": connect_errors.json(),
-        "events": all.events.json(),
-        "server_pid": c.server_pid,
-        "server_cpu_s": server_cpu.map(|x| (x * 1000.0).round() / 1000.0),
-        "server_rss_kb": rss_end,
-        "bench_cpu_s": ((own1 - own0) * 1000.0).round() / 1000.0,
-        "sources": c.sources,
-        "prefix": env.naming.prefix,
-    });
-    println!("RESULT {result}");
-    Ok(connected == total
-        && errors_total == 0
-        && all.acks_ok_window > 0
-        && all.deliveries_window == expected
-        && all.joins_ok == connected as u64)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_send_time_travels_in_the_text() {
-        let t = message_text(123_456_789, 64);
-        assert_eq!(t.len(), 64);
-        assert_eq!(sent_at(&t), Some(123_456_789));
-        assert_eq!(sent_at(&message_text(5, 1)), Some(5));
-        assert_eq!(sent_at("hello"), None);
-    }
+    Ok(report::report(
+        env,
+        &args,
+        &all,
+        &report::Setup {
+            total,
+            connected,
+            connect_s,
+            connect_errors,
+            mode,
+            server_cpu,
+            rss_end,
+            bench_cpu: own1 - own0,
+            extras_s,
+        },
+    ))
 }
