@@ -5,9 +5,11 @@
 #
 # Builds the debug binaries (order-chat, chat-bench), starts order-chat on a temporary SQLite
 # file on loopback with a free port and high per-user limits, runs a 3-second `chat-bench run`
-# (10 orders x 3 participants, closed loop) and a short `chat-bench idle` (60 connections), both
-# with --check: exits 0 only when every connection was set up, nothing failed and every message
-# reached every other participant. Prints the figures. Needs no Node.js.
+# (10 orders x 3 participants, closed loop, send-only), a 2-second one with the lifecycle mix
+# (30 % edits and reactions, then a history with replies and reactions before the final joins)
+# and a short `chat-bench idle` (60 connections), all with --check: exits 0 only when every
+# connection was set up, nothing failed and every message reached every other participant.
+# Prints the figures. Needs no Node.js.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -49,5 +51,6 @@ fi
 BENCH=(timeout 60 "$ROOT/target/debug/chat-bench" --url "$URL" --target order-chat-debug
   --server-pid "$SERVER_PID" --sources 2 --check)
 "${BENCH[@]}" run --orders 10 --participants 3 --duration 3 --warmup 1
+"${BENCH[@]}" run --orders 10 --participants 3 --duration 2 --warmup 1 --changes 30 --history-extras
 "${BENCH[@]}" idle --connections 60 --hold 1
 echo "chat-bench smoke passed"
