@@ -69,6 +69,10 @@ pub struct RunArgs {
     /// reaction to every other one of the last 50 messages.
     #[arg(long)]
     pub history_extras: bool,
+    /// Seconds between the last write (the load's acks, or the history extras) and the final
+    /// join round: in-flight deliveries arrive, and the server's writer settles.
+    #[arg(long, default_value_t = 0.5)]
+    pub join_pause: f64,
 }
 
 /// Replies each order gets from `--history-extras` (a third of a 50-message page).
@@ -570,10 +574,10 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
     for _ in 0..connected {
         done_rx.recv().await;
     }
-    // In-flight deliveries of the last acked messages.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-
     let extras_s = if args.history_extras {
+        // In-flight deliveries of the last acked messages: every participant should know the
+        // same newest messages of its order.
+        tokio::time::sleep(Duration::from_millis(300)).await;
         let t = Instant::now();
         for next in [Phase::Replies, Phase::Reactions] {
             let _ = phase_tx.send(next);
@@ -583,15 +587,28 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
             // The replies' deliveries, so that every participant knows the same last page.
             tokio::time::sleep(Duration::from_millis(300)).await;
         }
-        Some(t.elapsed().as_secs_f64())
+        let took = t.elapsed().as_secs_f64();
+        eprintln!("  history extras stored in {took:.1}s");
+        Some(took)
     } else {
         None
     };
+    // In-flight deliveries of the last acked messages, before the joins.
+    tokio::time::sleep(Duration::from_secs_f64(args.join_pause.max(0.0))).await;
 
     let _ = phase_tx.send(Phase::Join);
+    let t_join = Instant::now();
+    eprintln!(
+        "  join round: {connected} joins, {} at a time",
+        args.join_concurrency
+    );
     for _ in 0..connected {
         done_rx.recv().await;
     }
+    eprintln!(
+        "  join round done in {:.1}s",
+        t_join.elapsed().as_secs_f64()
+    );
     let _ = phase_tx.send(Phase::Close);
     let mut all = ConnStats::new();
     for t in tasks {
