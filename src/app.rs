@@ -16,7 +16,7 @@ use crate::http::{self, AppState, ops::RedisCheck};
 use crate::metrics::Metrics;
 use crate::presence::{LocalLedger, PresenceLedger, RedisLedger};
 use crate::rates::{RedisRate, SharedRate};
-use crate::service::{ChatService, Limits};
+use crate::service::{ChatService, Limits, Links, Media, MediaSettings};
 use crate::socket;
 use crate::socket::realtime::SocketRealtime;
 use crate::store::{self, StoreError};
@@ -33,6 +33,30 @@ pub struct Settings {
     pub internal_api_key: String,
     pub cors_origins: Vec<String>,
     pub limits: Limits,
+    pub media: MediaConfig,
+}
+
+/// Where attachments go and how they are linked (§12).
+#[derive(Debug, Clone, Default)]
+pub struct MediaConfig {
+    /// `file:///folder` or `s3://bucket/prefix`; unset: a `files` folder beside the SQLite
+    /// file (or `./data/files`).
+    pub storage_url: Option<String>,
+    /// Prefix of attachment links (e.g. `https://chat.example.com`); unset: root-relative.
+    pub public_url: Option<String>,
+    pub settings: MediaSettings,
+}
+
+/// The default `STORAGE_URL`: a folder beside the SQLite file.
+pub fn default_storage_url(database_url: &str) -> String {
+    let dir = database_url
+        .strip_prefix("sqlite://")
+        .map(|p| p.split('?').next().unwrap_or(p))
+        .and_then(|p| std::path::Path::new(p).parent())
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(|d| d.display().to_string())
+        .unwrap_or_else(|| "data".into());
+    format!("file://{dir}/files")
 }
 
 impl std::fmt::Debug for Settings {
@@ -43,6 +67,10 @@ impl std::fmt::Debug for Settings {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("jwt_public_key_file", &self.jwt_public_key_file)
             .field("cors_origins", &self.cors_origins)
+            .field(
+                "storage_url",
+                &self.media.storage_url.as_deref().map(redact_url),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -69,6 +97,8 @@ pub enum StartError {
     Store(#[from] StoreError),
     #[error("cannot connect to Redis at {url}: {reason}")]
     Redis { url: String, reason: String },
+    #[error("cannot open the attachment storage: {}", crate::error::error_chain(.0))]
+    Blobs(#[from] crate::blobs::BlobError),
     #[error("cannot bind: {0}")]
     Bind(#[from] std::io::Error),
 }
@@ -132,9 +162,22 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
         std::fs::create_dir_all(dir)?;
     }
     let store = store::connect(&settings.database_url).await?;
+    let storage_url = settings
+        .media
+        .storage_url
+        .clone()
+        .unwrap_or_else(|| default_storage_url(&settings.database_url));
+    let blobs = crate::blobs::open(&storage_url)?;
+    tracing::debug!(storage = %blobs.describe(), "attachment storage");
+    let links = Links::new(
+        settings.internal_api_key.as_bytes(),
+        settings.media.public_url.as_deref(),
+    );
+    let media = Media::new(blobs, links, settings.media.settings.clone());
 
     let mut parts = Parts {
         store,
+        media,
         verifier,
         metrics: Arc::new(Metrics::default()),
         settings,
@@ -201,6 +244,7 @@ type RedisAdapter = CustomRedisAdapter<socketioxide::adapter::Emitter, Resilient
 /// What both assemblies share: the store, the token verifier, the metrics, the settings.
 struct Parts<'a> {
     store: Arc<dyn store::Store>,
+    media: Media,
     verifier: Verifier,
     metrics: Arc<Metrics>,
     settings: &'a Settings,
@@ -231,11 +275,14 @@ where
         parts.metrics,
         parts.settings.limits.clone(),
     )
-    .with_versions(parts.versions);
+    .with_versions(parts.versions)
+    .with_media(parts.media);
     if let Some(rate) = parts.shared_rate {
         service = service.with_shared_rate(rate);
     }
     let service = Arc::new(service);
+    // The attachment sweep, under a lease so that one node of a cluster runs it at a time.
+    service.spawn_sweeper(uuid::Uuid::new_v4().to_string());
     let (layer, io) = builder.with_state(service.clone()).build_layer();
     register(&io).await?;
     realtime.attach(io);

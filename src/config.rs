@@ -2,8 +2,8 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::Settings;
-use crate::service::Limits;
+use crate::app::{MediaConfig, Settings};
+use crate::service::{Limits, MediaSettings};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -90,6 +90,56 @@ pub struct ServeArgs {
     pub log_format: String,
     #[command(flatten)]
     pub limits: LimitArgs,
+    #[command(flatten)]
+    pub media: MediaArgs,
+}
+
+/// Attachments (§12).
+#[derive(Debug, Args)]
+pub struct MediaArgs {
+    /// Where attachment files live: `file:///path/to/folder`, or `s3://bucket/prefix` for
+    /// several nodes (endpoint, region and keys from AWS_ENDPOINT, AWS_REGION,
+    /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_ALLOW_HTTP, or the URL's query:
+    /// `?endpoint=…&region=…&allow_http=true`). Unset: a `files` folder beside the SQLite file.
+    #[arg(long, env = "STORAGE_URL")]
+    pub storage_url: Option<String>,
+    /// The largest file an upload may carry, in bytes; over it: 413 PAYLOAD_TOO_LARGE.
+    #[arg(long, env = "MAX_UPLOAD_BYTES", default_value_t = crate::service::DEFAULT_MAX_UPLOAD_BYTES, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..=1024 * 1024 * 1024))]
+    pub max_upload_bytes: usize,
+    /// The public address attachment links start with, e.g. `https://chat.example.com`
+    /// (for apps on another origin). Unset: links are root-relative paths.
+    #[arg(long, env = "PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// How long an upload waits for a message before it is removed.
+    #[arg(long, env = "UNATTACHED_UPLOAD_TTL", default_value = "24h", value_parser = humantime::parse_duration)]
+    pub unattached_upload_ttl: std::time::Duration,
+    /// How often the attachment sweep runs (on one node of a cluster at a time).
+    #[arg(long, env = "ATTACHMENT_SWEEP_EVERY", default_value = "10m", value_parser = humantime::parse_duration)]
+    pub attachment_sweep_every: std::time::Duration,
+}
+
+impl MediaArgs {
+    pub fn config(&self) -> Result<MediaConfig, String> {
+        let storage_url = self.storage_url.clone().filter(|u| !u.is_empty());
+        if let Some(u) = &storage_url
+            && !(u.starts_with("file://") || u.starts_with("s3://"))
+        {
+            return Err("STORAGE_URL must start with file:// or s3://".into());
+        }
+        if self.attachment_sweep_every.is_zero() {
+            return Err("ATTACHMENT_SWEEP_EVERY must be more than 0".into());
+        }
+        Ok(MediaConfig {
+            storage_url,
+            public_url: self.public_url.clone().filter(|u| !u.is_empty()),
+            settings: MediaSettings {
+                max_upload_bytes: self.max_upload_bytes,
+                unattached_ttl: self.unattached_upload_ttl,
+                sweep_every: self.attachment_sweep_every,
+                ..MediaSettings::default()
+            },
+        })
+    }
 }
 
 /// Per-user abuse limits.
@@ -193,6 +243,7 @@ impl ServeArgs {
             internal_api_key,
             cors_origins,
             limits: self.limits.limits(),
+            media: self.media.config()?,
         })
     }
 }

@@ -38,6 +38,9 @@ pub enum ChatError {
     DeleteWindowPassed,
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// A file whose bytes are not of a type we accept (§12).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     #[error("Too many requests: retry in {} ms", .retry_after.as_millis())]
     RateLimited { retry_after: Duration },
     #[error("{0}")]
@@ -81,6 +84,7 @@ impl ChatError {
             ChatError::EditWindowPassed => "EDIT_WINDOW_PASSED",
             ChatError::DeleteWindowPassed => "DELETE_WINDOW_PASSED",
             ChatError::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
+            ChatError::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
             ChatError::RateLimited { .. } => "RATE_LIMITED",
             ChatError::NotFound(_) => "NOT_FOUND",
             ChatError::LimitExceeded(_) => "LIMIT_EXCEEDED",

@@ -7,11 +7,13 @@
 
 pub mod app;
 pub mod auth;
+pub mod blobs;
 pub mod cluster;
 pub mod config;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod media;
 pub mod metrics;
 pub mod presence;
 pub mod rates;

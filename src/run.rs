@@ -171,6 +171,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), StartError> {
         internal_api_key,
         cors_origins: Vec::new(),
         limits: Default::default(),
+        media: Default::default(),
     };
     // Seed the demo order through the service, as the main backend would.
     let seeded = app::build(&settings).await?;

@@ -2,6 +2,7 @@
 //! it depends on nothing of ours. Values are built by `parse`, so an invalid id, role or status
 //! cannot exist past the edge.
 
+mod attachment;
 mod change;
 mod emoji;
 mod ids;
@@ -12,6 +13,10 @@ mod search;
 mod time;
 mod user;
 
+pub use attachment::{
+    ATTACHMENTS_PATH, Attachment, AttachmentKind, BlobInfo, MAX_FILE_NAME_CHARS, StoredAttachment,
+    UNATTACHED_TTL_MS, Variant, clean_file_name, own_attachment_id,
+};
 pub use change::{
     Applied, Change, MAX_EMOJI_PER_MESSAGE, MAX_EMOJI_PER_USER, Reaction, Refusal, Revision,
 };

@@ -50,6 +50,7 @@ fn status_of(e: &ChatError) -> StatusCode {
         | ChatError::EditWindowPassed
         | ChatError::DeleteWindowPassed => StatusCode::CONFLICT,
         ChatError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+        ChatError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         ChatError::RateLimited { .. } | ChatError::LimitExceeded(_) => {
             StatusCode::TOO_MANY_REQUESTS
         }

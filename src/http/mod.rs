@@ -15,6 +15,8 @@ use crate::metrics::RouteLabel;
 use crate::service::ChatService;
 
 mod assets;
+mod attachments;
+mod download;
 pub mod envelope;
 mod internal;
 pub mod ops;
@@ -28,11 +30,14 @@ pub struct AppState {
 }
 
 /// REST body limit: a message is at most 4,000 characters (16 KB of UTF-8) plus its fields.
+/// Only the upload routes raise it (`attachments::routes`).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every HTTP route of the server, without the Socket.IO layer and CORS (see `with_cors`).
 pub fn router(state: AppState) -> Router {
-    let chat = rest::routes().with_state(state.service.clone());
+    let chat = rest::routes()
+        .merge(attachments::routes(state.service.max_upload_bytes()))
+        .with_state(state.service.clone());
     Router::new()
         .nest("/api/v0/chat", chat)
         .nest(

@@ -76,11 +76,13 @@ impl ChatService {
             }
         }
         let change = Change::Delete {
-            message_id: req.message_id,
+            message_id: req.message_id.clone(),
             by: caller.user_id.clone(),
             at: now_millis(),
         };
         let tombstone = self.apply(&order, change).await?;
+        // Its files stop being served at once (downloads also check the message) and go.
+        self.discard_attachments_of(req.message_id.as_str()).await?;
         self.publish(&order.id, None, ServerEvent::MessageDeleted(&tombstone))
             .await;
         Ok(tombstone)
@@ -161,7 +163,7 @@ impl ChatService {
                     attachments: r
                         .attachment_ids
                         .into_iter()
-                        .map(|id| wire::Attachment { id })
+                        .map(|id| wire::AttachmentRef { id })
                         .collect(),
                     edited_by: r.edited_by,
                     edited_at: rfc3339(r.edited_at),

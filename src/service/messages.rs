@@ -1,5 +1,6 @@
 //! Messages: sending (durable first, then broadcast) and reading history.
 
+use super::attachments::Checked;
 use super::requests::SendRequest;
 use super::{Access, Caller, ChatService};
 use crate::domain::{MessageId, NewMessage, Order, OrderRef, Page, StoredMessage, now_millis};
@@ -22,10 +23,16 @@ impl ChatService {
             Some(id) => Some(self.reply_target(&order, id).await?),
             None => None,
         };
-        let inserted = self
+        let files = match self.check_attachments(caller, &order, &req).await? {
+            Checked::Fresh(files) => files,
+            Checked::Repeat(m) => return self.render_one(&order, *m).await,
+        };
+        let id = uuid::Uuid::now_v7().to_string();
+        self.claim(caller, &order, &id, &files).await?;
+        let stored = self
             .store
             .insert_message(NewMessage {
-                id: uuid::Uuid::now_v7().to_string(),
+                id: id.clone(),
                 order_id: order.id.clone(),
                 sender_id: caller.user_id.to_string(),
                 sender_type: role,
@@ -36,10 +43,20 @@ impl ChatService {
                 created_at: now_millis(),
                 reply_to_id: req.reply_to_id,
             })
-            .await?;
+            .await;
+        let inserted = match stored {
+            Ok(i) => i,
+            Err(e) => {
+                self.unclaim(&id).await;
+                return Err(e.into());
+            }
+        };
         if !inserted.created {
+            self.unclaim(&id).await;
             return self.render_one(&order, inserted.message).await;
         }
+        let found = files.into_iter().map(|a| (a.id.clone(), a)).collect();
+        let (attachments, image_url) = self.rendered_attachments(&inserted.message, &found);
         self.metrics.messages_stored.inc();
         let message = wire::Message::build(
             inserted.message,
@@ -48,7 +65,8 @@ impl ChatService {
                 ..caller.sender()
             },
             &[],
-        );
+        )
+        .with_attachments(attachments, image_url);
         let message = match original {
             // A new message has no reactions; only its reply target needs a name.
             Some(o) => {

@@ -8,6 +8,8 @@
 //! - `messages`: send, history;
 //! - `reads`: read markers, unread counts, the chat list;
 //! - `internal`: what the main backend tells us (orders, users);
+//! - `attachments`: uploads, the ownership rule of a send, downloads (`links`: signed links;
+//!   `media`: the blob store and limits; `sweep`: removal of what is no longer needed);
 //! - `render`: stored values as the wire shows them.
 //!
 //! Every event leaves through `publish`, the one exit to the live connections.
@@ -24,20 +26,30 @@ use crate::versions::{LocalVersions, OrderVersions};
 use crate::wire::{Sender, ServerEvent};
 
 mod access;
+mod attachments;
 mod cache;
+mod downloads;
 mod internal;
 mod lifecycle;
 mod limits;
+mod links;
+mod media;
 mod messages;
 mod reads;
 mod render;
 pub mod requests;
 mod rooms;
 mod search;
+mod sweep;
 mod upserts;
 
+pub use attachments::UploadTarget;
+pub use downloads::{Credential, Servable};
 pub use limits::Limits;
 use limits::{Flights, Throttles};
+pub use links::Links;
+pub use media::{DEFAULT_MAX_UPLOAD_BYTES, Media, MediaSettings};
+pub use sweep::SweepReport;
 
 pub use upserts::{OrderUpsert, UserUpsert};
 
@@ -80,6 +92,7 @@ pub struct ChatService {
     orders: cache::OrderCache,
     versions: Arc<dyn OrderVersions>,
     shared_rate: Option<Arc<dyn SharedRate>>,
+    media: Media,
 }
 
 impl ChatService {
@@ -100,7 +113,18 @@ impl ChatService {
             orders: cache::OrderCache::default(),
             versions: Arc::new(LocalVersions::default()),
             shared_rate: None,
+            media: Media::in_memory(),
         }
+    }
+
+    /// Where attachments live and how their links are signed (without it: in memory).
+    pub fn with_media(mut self, media: Media) -> Self {
+        self.media = media;
+        self
+    }
+
+    pub fn media(&self) -> &Media {
+        &self.media
     }
 
     /// Count each user's messages against one budget on every node (through Redis).

@@ -10,8 +10,8 @@ use crate::wire::{self, Sender};
 
 impl ChatService {
     /// Messages as the wire shows them: sender profiles, read state, the messages they reply
-    /// to and their reactions. A fixed number of queries whatever the page's size: markers,
-    /// reply targets, reactions, users.
+    /// to, their reactions and attachments. A fixed number of queries whatever the page's
+    /// size: markers, reply targets, reactions, users, attachments.
     pub(super) async fn render(
         &self,
         order: &Order,
@@ -71,6 +71,7 @@ impl ChatService {
         let users = self
             .users_of(messages.iter().chain(originals.values()))
             .await?;
+        let files = self.attachments_of(&messages).await?;
         Ok(messages
             .into_iter()
             .map(|m| {
@@ -84,7 +85,10 @@ impl ChatService {
                     .and_then(|id| reactions.remove(&id))
                     .unwrap_or_default();
                 let sender = sender_of(&m, &users);
-                wire::Message::build(m, sender, &markers).with(reply, &mine)
+                let (attachments, image_url) = self.rendered_attachments(&m, &files);
+                wire::Message::build(m, sender, &markers)
+                    .with(reply, &mine)
+                    .with_attachments(attachments, image_url)
             })
             .collect())
     }

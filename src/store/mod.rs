@@ -7,8 +7,9 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 
 use crate::domain::{
-    Applied, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage, Order, OrderId,
-    Page, ProfileSource, Reaction, ReadMarker, Revision, SearchQuery, StoredMessage, User, UserId,
+    Applied, Attachment, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage,
+    Order, OrderId, Page, ProfileSource, Reaction, ReadMarker, Revision, SearchQuery,
+    StoredAttachment, StoredMessage, User, UserId,
 };
 
 pub mod postgres;
@@ -47,6 +48,7 @@ pub trait Store:
     + ReactionStore
     + ReadStore
     + SearchIndex
+    + AttachmentStore
     + Send
     + Sync
     + 'static
@@ -125,6 +127,50 @@ pub trait SearchIndex: Send + Sync {
     /// Messages whose words start with every term, not deleted, in the query's orders,
     /// newest first (`created_at`, then id), at most `limit`.
     async fn search(&self, query: SearchQuery<'_>) -> StoreResult<Vec<StoredMessage>>;
+}
+
+/// Uploaded files (their bytes are in the blob store), who may take them, and their removal;
+/// and the leases that let one node at a time run background work.
+#[async_trait]
+pub trait AttachmentStore: Send + Sync {
+    async fn put_attachment(&self, attachment: &Attachment) -> StoreResult<()>;
+    /// These attachments, whatever their state (unknown ids are left out; any order).
+    async fn attachments_by_id(&self, ids: &[String]) -> StoreResult<Vec<Attachment>>;
+    /// One attachment with the state of the message that took it (a download's question).
+    async fn attachment(&self, id: &str) -> StoreResult<Option<StoredAttachment>>;
+    /// Give `message_id` those of `ids` that `uploader` uploaded to `order` and that no
+    /// message has taken and are not removed, in one statement; returns the ids it took.
+    async fn claim_attachments(
+        &self,
+        ids: &[String],
+        order: &OrderId,
+        uploader: &UserId,
+        message_id: &str,
+    ) -> StoreResult<Vec<String>>;
+    /// Undo the claims of a message that was not stored.
+    async fn release_attachments(&self, message_id: &str) -> StoreResult<()>;
+    /// Mark the attachments of a (deleted) message removed; returns those it marked.
+    async fn remove_attachments_of(
+        &self,
+        message_id: &str,
+        at: Millis,
+    ) -> StoreResult<Vec<Attachment>>;
+    /// Mark removed every upload created before `before` that no stored message holds;
+    /// returns how many.
+    async fn expire_unattached(&self, before: Millis, at: Millis) -> StoreResult<u64>;
+    /// Removed attachments whose bytes may still exist, oldest removal first.
+    async fn removed_attachments(&self, limit: i64) -> StoreResult<Vec<Attachment>>;
+    /// Delete the rows of removed attachments (after their bytes).
+    async fn forget_attachments(&self, ids: &[String]) -> StoreResult<()>;
+    /// Take (or renew) the lease `name` for `holder` until `until`, if it is free or expired
+    /// at `now`. Exactly one caller wins while it is held.
+    async fn take_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now: Millis,
+        until: Millis,
+    ) -> StoreResult<bool>;
 }
 
 /// Each user's read position per order.

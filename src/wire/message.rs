@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{Reaction, ReadMarker, StoredMessage, User, UserType, rfc3339};
+use crate::domain::{AttachmentKind, Reaction, ReadMarker, StoredMessage, User, UserType, rfc3339};
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase")]
@@ -14,8 +14,29 @@ pub struct Sender {
     pub user_type: UserType,
 }
 
+/// An attachment as every rendering shows it (§12): what it is, and signed links to it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
 pub struct Attachment {
+    pub id: String,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub kind: AttachmentKind,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub thumbnail_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub width: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub height: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_ms: Option<i64>,
+}
+
+/// An attachment named by id only (the audit trail's earlier states).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct AttachmentRef {
     pub id: String,
 }
 
@@ -125,11 +146,8 @@ impl Message {
             sender,
             message: m.body,
             image_url: m.image_url,
-            attachments: m
-                .attachment_ids
-                .into_iter()
-                .map(|id| Attachment { id })
-                .collect(),
+            // Filled by the service, which signs the links (`with_attachments`).
+            attachments: Vec::new(),
             client_message_id: m.client_message_id,
             is_read: !read_by.is_empty(),
             read_by,
@@ -143,6 +161,19 @@ impl Message {
             deleted_by: m.deleted_by,
             reactions: Vec::new(),
         }
+    }
+
+    /// With its attachment objects and its `imageUrl` as rendered (a tombstone has neither).
+    pub fn with_attachments(
+        mut self,
+        attachments: Vec<Attachment>,
+        image_url: Option<String>,
+    ) -> Self {
+        if !self.deleted {
+            self.attachments = attachments;
+            self.image_url = image_url;
+        }
+        self
     }
 
     /// With the message it answers and its reactions (a tombstone shows neither).

@@ -7,6 +7,7 @@ mod payloads;
 
 pub use event::ServerEvent;
 pub use message::{
-    Attachment, Message, PREVIEW_CHARS, ReactionCount, ReplyTo, SYSTEM_SENDER, Sender,
+    Attachment, AttachmentRef, Message, PREVIEW_CHARS, ReactionCount, ReplyTo, SYSTEM_SENDER,
+    Sender,
 };
 pub use payloads::*;

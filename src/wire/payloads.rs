@@ -4,7 +4,7 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
-use super::{Attachment, Message, ReactionCount};
+use super::{AttachmentRef, Message, ReactionCount};
 use crate::domain::UserType;
 
 #[derive(Debug, Clone, Serialize)]
@@ -73,7 +73,7 @@ pub struct ReactionUpdated {
 #[serde(rename_all = "camelCase")]
 pub struct RevisionEntry {
     pub message: String,
-    pub attachments: Vec<Attachment>,
+    pub attachments: Vec<AttachmentRef>,
     pub edited_by: String,
     pub edited_at: String,
 }

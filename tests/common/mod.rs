@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use sqlx::Connection;
 use tower::ServiceExt;
 
+pub mod media_files;
 mod test_app;
 #[allow(unused_imports)] // each test binary uses a different part
 pub use test_app::{TestApp, TestService};
@@ -84,6 +85,7 @@ pub fn settings(db: &TestDb) -> Settings {
         internal_api_key: INTERNAL_KEY.into(),
         cors_origins: vec![],
         limits: Default::default(),
+        media: Default::default(),
     }
 }
 
@@ -233,4 +235,35 @@ macro_rules! store_suite {
             )*
         }
     };
+}
+
+/// The S3-compatible server of the test command (`ORDER_CHAT_TEST_S3_URL`, moto on loopback).
+/// Without it the S3 tests fail, unless `ORDER_CHAT_SKIP_S3=1` says to run the local folder
+/// only.
+pub fn s3_endpoint() -> Option<String> {
+    match std::env::var("ORDER_CHAT_TEST_S3_URL") {
+        Ok(u) if !u.is_empty() => Some(u.trim_end_matches('/').to_owned()),
+        _ if std::env::var("ORDER_CHAT_SKIP_S3").as_deref() == Ok("1") => None,
+        _ => panic!(
+            "ORDER_CHAT_TEST_S3_URL is not set: run the README test command (scripts/test.sh), \
+             which starts moto on loopback, or set ORDER_CHAT_SKIP_S3=1 to skip S3"
+        ),
+    }
+}
+
+/// A `STORAGE_URL` on a new, empty bucket of the test S3 server.
+pub async fn s3_storage_url() -> Option<String> {
+    let endpoint = s3_endpoint()?;
+    let bucket = format!("t-{}", uuid::Uuid::new_v4().simple());
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let res = reqwest::Client::new()
+        .put(format!("{endpoint}/{bucket}"))
+        .send()
+        .await
+        .expect("create the test bucket");
+    assert!(res.status().is_success(), "create bucket: {}", res.status());
+    Some(format!(
+        "s3://{bucket}/chat?endpoint={endpoint}&allow_http=true&region=us-east-1\
+         &access_key_id=test&secret_access_key=test"
+    ))
 }

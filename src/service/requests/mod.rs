@@ -3,7 +3,8 @@
 
 use serde_json::{Map, Value};
 
-use crate::domain::{ClientMessageId, MessageId, OrderRef, Page};
+use super::links::Links;
+use crate::domain::{ClientMessageId, MessageId, OrderRef, Page, Variant, own_attachment_id};
 use crate::error::{ChatError, ChatResult};
 
 /// Message text: at most this many characters after trimming.
@@ -149,13 +150,16 @@ impl SendRequest {
             None => order_field(o)?,
         };
         let message = message_text(o)?;
-        let image_url = match o.get("imageUrl") {
+        let mut image_url = match o.get("imageUrl") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) if own_attachment_id(s.trim()).is_some() => {
+                Some(s.trim().to_owned())
+            }
             Some(Value::String(s)) => Some(check_image_url(s.trim())?),
             Some(_) => return Err(ChatError::validation("imageUrl must be a string")),
         };
-        let attachment_ids = match o.get("attachmentIds") {
+        let mut attachment_ids = match o.get("attachmentIds") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => {
                 if items.len() > MAX_ATTACHMENTS {
@@ -179,6 +183,36 @@ impl SendRequest {
                 ));
             }
         };
+        // An `imageUrl` that is one of our own attachment links (the compatibility upload's
+        // answer) attaches that upload, and is kept as its bare path: every rendering signs
+        // it afresh.
+        if let Some(url) = image_url.take() {
+            image_url = Some(match own_attachment_id(&url) {
+                Some(id) => {
+                    let id = ClientMessageId::parse(id)
+                        .map_err(|_| ChatError::validation("imageUrl names no attachment"))?;
+                    if !attachment_ids.iter().any(|a| a == id.as_str()) {
+                        attachment_ids.push(id.as_str().to_owned());
+                    }
+                    Links::path(id.as_str(), Variant::Original)
+                }
+                None => url,
+            });
+        }
+        if attachment_ids.len() > MAX_ATTACHMENTS {
+            return Err(ChatError::validation(format!(
+                "at most {MAX_ATTACHMENTS} attachmentIds"
+            )));
+        }
+        if let Some((_, twice)) = attachment_ids
+            .iter()
+            .enumerate()
+            .find(|(i, a)| attachment_ids[..*i].contains(a))
+        {
+            return Err(ChatError::validation(format!(
+                "attachmentIds names {twice} twice"
+            )));
+        }
         let client_message_id = match o.get("clientMessageId") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(ClientMessageId::parse(s)?),

@@ -12,6 +12,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use super::{Store, StoreResult};
 
+mod attachments;
 mod messages;
 mod orders;
 mod reads;

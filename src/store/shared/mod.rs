@@ -15,6 +15,7 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
+mod attachments;
 mod changes;
 mod queries;
 mod rows;

@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::{Store, StoreError, StoreResult};
 
+mod attachments;
 mod jobs;
 mod messages;
 mod orders;
