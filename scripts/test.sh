@@ -2,10 +2,11 @@
 # Runs every test of order-chat on a fresh Debian machine (as root) or a developer's.
 #
 # Installs what it uses when missing (PostgreSQL, Redis and Chromium from Debian's packages;
-# the npm packages of tests/js), starts a throwaway PostgreSQL and Redis in a temp dir on
-# loopback ports, runs fmt, clippy, the Rust tests (the storage suite on SQLite and on
-# PostgreSQL), the Socket.IO end-to-end suite on both backends, the multi-node tests, the
-# browser tests and a short load-tool smoke, then stops everything it started.
+# moto's S3 server from PyPI; the npm packages of tests/js), starts a throwaway PostgreSQL,
+# Redis and S3 (moto) in a temp dir on loopback ports, runs fmt, clippy, the Rust tests (the
+# storage suite on SQLite and on PostgreSQL, the blob suite on a folder and on S3), the
+# Socket.IO end-to-end suite on both backends, the multi-node tests (S3 shared), the browser
+# tests and a short load-tool smoke, then stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -20,6 +21,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # Emoji in the page's screenshots show as users see them, not as empty boxes.
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
+command -v curl >/dev/null 2>&1 || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${missing[*]}" >&2; exit 1; fi
@@ -27,6 +29,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 command -v node >/dev/null 2>&1 || { echo "Node.js 20 is required (node not found)" >&2; exit 1; }
+# moto's standalone server speaks S3 on loopback (the attachment storage's second backend).
+if ! command -v moto_server >/dev/null 2>&1; then
+  log "installing moto[server] from PyPI (an S3-compatible test server)"
+  command -v pip3 >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
+  pip3 install --quiet "moto[server]" 2>/dev/null || pip3 install --quiet --break-system-packages "moto[server]"
+fi
 
 log "npm packages (tests/js)"
 (cd tests/js && npm ci --no-audit --no-fund --loglevel=error)
@@ -38,6 +46,7 @@ PG_BIN=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 PG_PORT=$(free_port)
 REDIS_PORT=$(free_port)
+S3_PORT=$(free_port)
 PG_USER=postgres
 id -u postgres >/dev/null 2>&1 || PG_USER=$(id -un)
 
@@ -45,6 +54,7 @@ as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u "$PG_USER" -- "$@"; else "$@"
 
 cleanup() {
   set +e
+  [ -n "${S3_PID:-}" ] && kill "$S3_PID" >/dev/null 2>&1 && wait "$S3_PID" 2>/dev/null
   [ -n "${REDIS_STARTED:-}" ] && redis-cli -p "$REDIS_PORT" shutdown nosave >/dev/null 2>&1
   [ -n "${PG_STARTED:-}" ] && as_pg "$PG_BIN/pg_ctl" -D "$WORK/pg" -m immediate stop >/dev/null 2>&1
   rm -rf "$WORK"
@@ -64,11 +74,19 @@ redis-server --port "$REDIS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
   --daemonize yes --dir "$WORK" --logfile "$WORK/redis.log"
 REDIS_STARTED=1
 for _ in $(seq 50); do redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 && break; sleep 0.1; done
+log "starting moto (S3) on 127.0.0.1:$S3_PORT"
+moto_server -H 127.0.0.1 -p "$S3_PORT" >"$WORK/moto.log" 2>&1 &
+S3_PID=$!
+for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" && break; sleep 0.1; done
+curl -s -o /dev/null "http://127.0.0.1:$S3_PORT/" || { echo "moto did not start: $(cat "$WORK/moto.log")" >&2; exit 1; }
 
 export ORDER_CHAT_TEST_POSTGRES_URL="postgres://postgres@127.0.0.1:$PG_PORT/postgres"
 export ORDER_CHAT_TEST_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/?protocol=resp3"
 export ORDER_CHAT_TEST_PG_BIN="$PG_BIN" ORDER_CHAT_TEST_PG_DATA="$WORK/pg" ORDER_CHAT_TEST_PG_USER="$PG_USER"
 export ORDER_CHAT_TEST_REDIS_PORT="$REDIS_PORT"
+# The S3 tests (Rust blob suite, e2e attachments on S3, the cluster's shared storage) create
+# their own buckets on it; without it they fail unless ORDER_CHAT_SKIP_S3=1.
+export ORDER_CHAT_TEST_S3_URL="http://127.0.0.1:$S3_PORT" E2E_S3_URL="http://127.0.0.1:$S3_PORT"
 
 # ---- Rust --------------------------------------------------------------------------------
 log "cargo fmt --check"
@@ -91,7 +109,7 @@ node --test --test-concurrency=1 e2e/
 log "end-to-end suite (socket.io-client) on PostgreSQL"
 E2E_DATABASE_URL=$(createdb_e2e e2e) node --test --test-concurrency=1 e2e/
 if [ -d cluster ]; then
-  log "multi-node suite (PostgreSQL + Redis)"
+  log "multi-node suite (PostgreSQL + Redis + S3)"
   E2E_DATABASE_URL=$(createdb_e2e cluster) E2E_REDIS_URL="$ORDER_CHAT_TEST_REDIS_URL" \
     node --test --test-concurrency=1 cluster/
 fi

@@ -7,6 +7,7 @@ import {
   ackData, assertAckError, assertErrorEvent, assertJoined, assertMessage, assertReadResult, assertKeys,
 } from '../lib/shapes.mjs';
 import { joinAs, join, say, people, senderOf } from '../lib/chat.mjs';
+import { uploaded, pdf } from '../lib/media.mjs';
 
 let server;
 before(async () => { server = await startServer({ env: NO_LIMITS }); });
@@ -138,20 +139,24 @@ describe('send-message', () => {
     assert.deepEqual(data.messages.map(({ isRead, readBy, ...m }) => m), [a, b, c, d, e].map(({ isRead, readBy, ...m }) => m));
   });
 
-  it('attachmentIds are listed as attachments [{id}] (at most 10); attachments alone need no text', async () => {
+  it('attachmentIds (the sender\'s uploads, at most 10) are rendered as attachment objects; attachments alone need no text', async () => {
     const order = await makeOrder(server);
     const p = people(order);
     const cust = await joinAs(server, order.customer.id, order.id);
-    const a = await say(cust, order.id, '', { attachmentIds: ['att-1', 'att-2'] });
-    assertMessage(a, { orderId: order.id, seq: 1, sender: p.customer, message: '', attachments: [{ id: 'att-1' }, { id: 'att-2' }] });
-    const ten = Array.from({ length: 10 }, (_, i) => `att-${i}`);
-    const b = await say(cust, order.id, 'ten', { attachmentIds: ten });
-    assert.deepEqual(b.attachments, ten.map((id) => ({ id })));
-    for (const attachmentIds of [[...ten, 'att-10'], ['bad id!'], [1], 'att-1', [{ id: 'x' }]]) {
+    const token = server.token(order.customer.id);
+    const files = [];
+    for (let i = 0; i < 10; i++) files.push(await uploaded(server, token, order.id, `f${i}.pdf`, pdf()));
+    const a = await say(cust, order.id, '', { attachmentIds: [files[0].id, files[1].id] });
+    assertMessage(a, { orderId: order.id, seq: 1, sender: p.customer, message: '', attachments: a.attachments });
+    assert.deepEqual(a.attachments.map((x) => x.id), [files[0].id, files[1].id]);
+    const ten = files.slice(2).map((f) => f.id);
+    for (const attachmentIds of [[...files.map((f) => f.id), 'att-10'], ['bad id!'], [1], 'att-1', [{ id: 'x' }], ['no-such-upload']]) {
       assertAckError(await call(cust, 'send-message', { orderId: order.id, message: 'x', attachmentIds }), 'VALIDATION');
     }
+    const b = await say(cust, order.id, 'eight', { attachmentIds: ten });
+    assert.deepEqual(b.attachments.map((x) => x.id), ten);
     const data = await join(cust, order.id);
-    assert.deepEqual(data.messages.map((m) => m.attachments), [a.attachments, b.attachments]);
+    assert.deepEqual(data.messages.map((m) => m.attachments.map((x) => x.id)), [a, b].map((m) => m.attachments.map((x) => x.id)));
   });
 
   it('text is stored as plain text, 1–4,000 characters after trimming', async () => {

@@ -15,6 +15,7 @@ import {
 import {
   joinAs, join, say, people, edit, del, react, unreact, timeline, isNewMessage, assertQuietUntilMarker,
 } from '../lib/chat.mjs';
+import { uploaded, pdf } from '../lib/media.mjs';
 
 let server;
 before(async () => { server = await startServer({ env: NO_LIMITS }); });
@@ -241,11 +242,14 @@ describe('edit-message', () => {
     const img = await say(r.cust, r.o, 'caption', { imageUrl: 'https://cdn.example.com/p.jpg' });
     const noCaption = await edit(r.cust, r.o, img.id, '');
     assertMessage(noCaption, { id: img.id, orderId: r.o, seq: img.seq, sender: r.p.customer, message: '', imageUrl: 'https://cdn.example.com/p.jpg', editedAt: true });
-    const files = await say(r.cust, r.o, 'files', { attachmentIds: ['att-1', 'att-2'] });
+    const ct = server.token(r.order.customer.id);
+    const ids = [(await uploaded(server, ct, r.o, 'a.pdf', pdf())).id, (await uploaded(server, ct, r.o, 'b.pdf', pdf())).id];
+    const files = await say(r.cust, r.o, 'files', { attachmentIds: ids });
     const blank = await edit(r.cust, r.o, files.id, '   ');
     assertMessage(blank, {
-      id: files.id, orderId: r.o, seq: files.seq, sender: r.p.customer, message: '', attachments: [{ id: 'att-1' }, { id: 'att-2' }], editedAt: true,
+      id: files.id, orderId: r.o, seq: files.seq, sender: r.p.customer, message: '', attachments: blank.attachments, editedAt: true,
     });
+    assert.deepEqual(blank.attachments.map((x) => x.id), ids);
   });
 
   it('text rules as for sending: trimmed, 1–4,000 characters, no control characters but newlines and tabs', async () => {
@@ -362,15 +366,16 @@ describe('delete-message', () => {
     const r = await room();
     const { o, p, cust, agent, tl } = r;
     const question = await say(agent, o, 'Which brand?');
+    const secretFile = await uploaded(server, server.token(r.order.customer.id), o, 'secret-file.pdf', pdf());
     const m = await say(cust, o, 'Secret text', {
-      imageUrl: 'https://cdn.example.com/secret.jpg', attachmentIds: ['att-secret'], replyToId: question.id,
+      imageUrl: 'https://cdn.example.com/secret.jpg', attachmentIds: [secretFile.id], replyToId: question.id,
     });
     await react(agent, o, m.id, '👍');
     const later = await say(agent, o, 'later');
     const t = await del(cust, o, m.id);
     assertTombstone(t, {
       id: m.id, orderId: o, seq: m.seq, sender: p.customer, deletedBy: r.order.customer.id,
-      secrets: ['Secret text', 'secret.jpg', 'att-secret', 'Which brand?', '👍'],
+      secrets: ['Secret text', 'secret.jpg', secretFile.id, 'secret-file', 'Which brand?', '👍'],
     });
     assert.equal(t.createdAt, m.createdAt);
     assert.ok(t.rev > later.rev, `rev ${t.rev} > ${later.rev}`);
@@ -853,7 +858,8 @@ describe('revisions (the audit trail)', () => {
   it('admins read one entry per edit and per delete, oldest first: the text and attachments before each change, who changed it and when', async () => {
     const r = await room();
     const c = r.order.customer.id;
-    const m = await say(r.cust, r.o, 'v1', { attachmentIds: ['att-1'] });
+    const att = (await uploaded(server, server.token(c), r.o, 'v1.pdf', pdf())).id;
+    const m = await say(r.cust, r.o, 'v1', { attachmentIds: [att] });
     const e1 = await edit(r.cust, r.o, m.id, 'v2');
     const e2 = restData(await server.rest('PATCH', `/orders/${r.o}/messages/${m.id}`, server.token(c), { message: 'v3' }));
     await edit(r.cust, r.o, m.id, 'v3'); // the same text: no revision
@@ -862,9 +868,9 @@ describe('revisions (the audit trail)', () => {
     const t = await del(admin, r.o, m.id);
     const res = restData(await server.rest('GET', revisionsPath(r.o, m.id), server.adminToken(ADMIN)));
     assertRevisions(res, [
-      { message: 'v1', attachments: [{ id: 'att-1' }], editedBy: c },
-      { message: 'v2', attachments: [{ id: 'att-1' }], editedBy: c },
-      { message: 'v3', attachments: [{ id: 'att-1' }], editedBy: ADMIN },
+      { message: 'v1', attachments: [{ id: att }], editedBy: c },
+      { message: 'v2', attachments: [{ id: att }], editedBy: c },
+      { message: 'v3', attachments: [{ id: att }], editedBy: ADMIN },
     ]);
     assert.deepEqual(res.revisions.map((x) => x.editedAt), [e1.editedAt, e2.editedAt, t.deletedAt], 'each entry is dated when the change was made');
     // By order number too; another admin reads the same.

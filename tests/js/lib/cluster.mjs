@@ -31,13 +31,15 @@ export function clusterEnv() {
 /**
  * Start `n` nodes on free loopback ports with the same database, Redis, JWT secrets and internal
  * key, so a token or an internal call works on any node. The first node starts alone (it runs
- * the migrations), the others together. Resolves with the servers of lib/server.mjs.
+ * the migrations), the others together. `o.env`: more variables for every node (e.g. a shared
+ * STORAGE_URL). Resolves with the servers of lib/server.mjs.
  */
 export async function startCluster(n, o = {}) {
   const { databaseUrl, redisUrl } = clusterEnv();
   const shared = {
     databaseUrl,
     redisUrl,
+    env: o.env,
     secret: `cluster-access-${randomUUID()}`,
     adminSecret: `cluster-admin-${randomUUID()}`,
     internalKey: `cluster-internal-${randomUUID()}`,

@@ -68,6 +68,8 @@ export async function launch(opts) {
     // has its own tests, which set PRESENCE_GRACE themselves.
     PRESENCE_GRACE: '0s',
     ...(opts.redisUrl ? { REDIS_URL: opts.redisUrl } : {}),
+    // Attachments in a temp folder unless the test names a storage (e.g. a shared S3 bucket).
+    STORAGE_URL: `file://${join(mkdtempSync(join(tmpdir(), `order-chat-${label}-files-`)), 'files')}`,
     ...(opts.env || {}),
   };
   const proc = spawn(BIN, ['serve'], { ...(opts.spawn || {}), env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -349,3 +349,26 @@ export function assertRestError(res, status, code, message) {
   if (message !== undefined) assert.equal(res.body.message, message);
   else assert.ok(res.body.message.length > 0);
 }
+
+/**
+ * An attachment object (section 12): `e` holds name, contentType, kind, size? and which of
+ * thumbnailUrl/width/height/durationMs must be there (true) — those not named must be absent.
+ */
+export function assertAttachment(a, e) {
+  const expected = ['id', 'name', 'contentType', 'size', 'kind', 'url'];
+  for (const k of ['thumbnailUrl', 'width', 'height', 'durationMs']) if (e[k] !== undefined) expected.push(k);
+  assertKeys(a, expected, 'attachment');
+  assert.equal(typeof a.id, 'string');
+  if (e.id !== undefined) assert.equal(a.id, e.id);
+  assert.equal(a.name, e.name);
+  assert.equal(a.contentType, e.contentType);
+  assert.equal(a.kind, e.kind);
+  assert.ok(Number.isInteger(a.size) && a.size > 0, `size ${a.size}`);
+  if (e.size !== undefined) assert.equal(a.size, e.size);
+  const link = new RegExp(`^/api/v0/chat/attachments/${a.id}\\?exp=\\d+&sig=[A-Za-z0-9_-]+$`);
+  assert.match(a.url, link, 'url is a signed link');
+  if (e.thumbnailUrl) assert.match(a.thumbnailUrl, new RegExp(`^/api/v0/chat/attachments/${a.id}/thumbnail\\?exp=\\d+&sig=`));
+  for (const k of ['width', 'height', 'durationMs']) {
+    if (typeof e[k] === 'number') assert.equal(a[k], e[k], k);
+  }
+}
