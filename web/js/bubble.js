@@ -7,6 +7,8 @@
  */
 import { el, renderText, timeElement, imageUrl, avatar } from './dom.js';
 import { ROLE_LABELS } from './format.js';
+import { attachmentsNode } from './attachment-view.js';
+import { isOwnAttachmentUrl } from './attachment-model.js';
 
 const fullFmt = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
@@ -152,10 +154,14 @@ export function messageNode(m, o) {
     renderText(p, text);
     bubble.appendChild(p);
   }
-  const src = m.deleted ? null : imageUrl(m.imageUrl);
+  const files = m.deleted ? null : attachmentsNode(m.attachments, { onImageLoad: o.onImageLoad });
+  if (files) bubble.appendChild(files); // §12: thumbnails, voice notes, file cards
+  // An imageUrl that is one of the message's own attachments is shown once, as the attachment.
+  const ownFile = files && isOwnAttachmentUrl(m.imageUrl);
+  const src = m.deleted || ownFile ? null : imageUrl(m.imageUrl);
   if (src) {
     bubble.appendChild(imageNode(src, own ? 'you' : name, o.onImageLoad));
-  } else if (m.imageUrl && !m.deleted) {
+  } else if (m.imageUrl && !m.deleted && !ownFile) {
     bubble.appendChild(el('p', 'msg__note', 'An image was attached but it cannot be shown here.'));
   }
   const footer = el('div', 'msg__footer');

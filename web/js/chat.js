@@ -40,6 +40,8 @@ import { resolveToken, storedToken, api } from './session.js';
 import { SessionKeeper } from './session-keeper.js';
 import { Reader } from './reader.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
+import { AttachmentTray } from './attachments.js';
+import { VoiceRecorder } from './voice.js';
 
 /** Join refusals that asking again will not change. */
 const FINAL_JOIN_ERRORS = ['FORBIDDEN', 'ORDER_NOT_FOUND', 'VALIDATION', 'UNAUTHORIZED'];
@@ -73,7 +75,9 @@ export class ChatClient {
 
     this.token = ChatClient.resolveToken(this.userId);
     this.composer = new Composer(this.ui, {
-      submit: (text) => this.sendMessage(text, { replyTo: this.actions.replyTarget }),
+      submit: (text) => this.sendMessage(text, { replyTo: this.actions.replyTarget, attachments: this.tray ? this.tray.take() : [] }),
+      hasFiles: () => !!this.tray && this.tray.hasReady(),
+      filesReady: () => !this.tray || this.tray.readyToSend(),
       canSend: () => !this.cannotSendReason(),
       mayType: () => this.joined && !this.closed && !this.left,
       emitTyping: (isTyping) => { if (this.joined) this.connection.emit('typing', { orderId: this.orderId, isTyping }); },
@@ -81,6 +85,10 @@ export class ChatClient {
       cancelReply: () => this.actions.cancelReply(),
     });
     this.actions = new MessageActions(this);
+    if (this.ui.form) {
+      this.tray = new AttachmentTray(this, this.ui); // attach, drop, paste; photos full size
+      this.voice = new VoiceRecorder(this, this.tray); // voice notes into the same tray
+    }
     this.sender = new Sender(this);
     this.session = new SessionKeeper(this);
     this.connection = new Connection(() => this.currentToken(), connectionHooks(this), () => this.session.authToken());
@@ -281,7 +289,8 @@ export class ChatClient {
    */
   sendMessage(text, o = {}) {
     const body = String(text == null ? '' : text).trim();
-    if (!body) return Promise.resolve(null);
+    const files = Array.isArray(o.attachments) ? o.attachments : [];
+    if (!body && !files.length) return Promise.resolve(null);
     if ([...body].length > MAX_CHARS) {
       const msg = `A message can have at most 4,000 characters; this one has ${[...body].length}.`;
       this.fail(msg, { soft: true });
@@ -296,7 +305,7 @@ export class ChatClient {
     const replyTo = o.replyTo || (original ? this.timeline.quoteOf(original) : null) ||
       (o.replyToId != null ? { id: String(o.replyToId) } : null);
     if (replyTo && this.actions.replyTarget && replyTo.id === this.actions.replyTarget.id) this.actions.cancelReply();
-    const { entry, promise } = this.sender.add(newClientMessageId(), body, replyTo);
+    const { entry, promise } = this.sender.add(newClientMessageId(), body, replyTo, files);
     this.showHistoryState();
     this.view.scrollToBottom();
     this.composer.stopTyping();

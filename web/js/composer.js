@@ -58,7 +58,11 @@ export class Composer {
     const input = this.ui.input;
     const text = input.value;
     const state = composerState(text);
-    if (state.blank || !this.hooks.canSend()) return;
+    // Files ready in the tray may go without text (PROTOCOL §12); `takeFiles` refuses while
+    // some still upload, before the text is taken.
+    const files = this.hooks.hasFiles ? this.hooks.hasFiles() : false;
+    if ((state.blank && !files) || !this.hooks.canSend()) return;
+    if (this.hooks.filesReady && !this.hooks.filesReady()) return;
     if (state.over) { this.showCounter(state); input.focus(); return; } // the counter says why; the text stays
     input.value = '';
     this.autoGrow();
@@ -146,8 +150,9 @@ export class Composer {
     const { send, input } = this.ui;
     const s = composerState(input.value);
     if (send) {
-      send.classList.toggle('composer__send--idle', s.blank);
-      send.disabled = !this.enabled || s.blank || s.over;
+      const files = this.hooks.hasFiles ? this.hooks.hasFiles() : false;
+      send.classList.toggle('composer__send--idle', s.blank && !files);
+      send.disabled = !this.enabled || (s.blank && !files) || s.over;
     }
     this.showCounter(s);
   }

@@ -139,6 +139,10 @@ export class ChatView {
     const p = el('p', 'msg__text');
     renderText(p, entry.text);
     bubble.appendChild(p);
+    if (entry.attachments) { // §12: the uploaded files going with it
+      const n = entry.attachments.length;
+      bubble.appendChild(el('p', 'msg__note', `📎 ${n} file${n === 1 ? '' : 's'}`));
+    }
     const footer = el('div', 'msg__footer');
     const status = el('span', 'msg__status msg__status--pending', 'Sending…');
     status.dataset.status = 'pending';

@@ -20,9 +20,10 @@ export class Sender {
    * A new pending send (shown, not yet transmitted): `{entry, promise}`. `replyTo`: the quote of
    * the message it answers (PROTOCOL §11 `replyToId`), shown above the pending bubble.
    */
-  add(cid, text, replyTo = null) {
+  add(cid, text, replyTo = null, attachments = []) {
     const { timeline, view } = this.chat;
     const entry = timeline.addPending(cid, text, Date.now(), replyTo);
+    if (attachments.length) entry.attachments = attachments; // uploaded: sent as attachmentIds
     const promise = new Promise((resolve, reject) => this.waiters.set(cid, { resolve, reject }));
     promise.catch(() => { /* the bubble shows it; callers may still await */ });
     view.addPending(entry, this.chat.userId, { quoteName: replyTo ? this.chat.actions.nameOf(replyTo) : null });
@@ -84,6 +85,7 @@ export class Sender {
     this.setState(entry, 'sending');
     const payload = { orderId: chat.orderId, message: entry.text, clientMessageId: entry.cid };
     if (entry.replyTo) payload.replyToId = entry.replyTo.id;
+    if (entry.attachments) payload.attachmentIds = entry.attachments.map((a) => a.id);
     const r = await chat.connection.request('send-message', payload, ACK_TIMEOUT_MS);
     if (!chat.timeline.pending.has(entry.cid)) return; // already shown via new-message
     if (r.timeout) {
