@@ -65,9 +65,11 @@ describe('B1. SQLite made read-only', () => {
       chmodSync(dir, writable ? 0o755 : 0o555);
     };
     cleanups.push(() => setWritable(true));
-    const first = await spawnServer({ user: 'nobody', databaseUrl, env: LOAD_LIMITS });
+    // Attachments in a folder of their own that `nobody` may write (this test is about the database).
+    const env = { ...LOAD_LIMITS, STORAGE_URL: `file://${join(tempDir('order-chat-ro-files-', 'nobody'), 'files')}` };
+    const first = await spawnServer({ user: 'nobody', databaseUrl, env });
     cleanups.push(() => first.stop('SIGKILL'));
-    const keys = { ...sameKeys(first), user: 'nobody', env: LOAD_LIMITS };
+    const keys = { ...sameKeys(first), user: 'nobody', env };
     const order = await makeOrder(first);
     const token = first.token(order.customer.id);
     const acked = [];
