@@ -194,18 +194,25 @@ function imageNode(src, from, onLoad) {
   return link;
 }
 
-export function setReceipt(node, { state, readers }) {
-  node.dataset.status = state;
+/** The words of a receipt: "Read by Tunde Bello", "Read", "Sent". */
+export function receiptWords({ state, readers }) {
+  if (state !== 'read') return 'Sent';
+  return readers && readers.length ? 'Read by ' + readers.join(', ') : 'Read';
+}
+
+/**
+ * ✓ or ✓✓ for the eye (aria-hidden), and the same in words for assistive technology (a
+ * visually hidden span: an aria-label on a span without a role is not read out).
+ */
+export function setReceipt(node, receipt) {
+  node.dataset.status = receipt.state;
   const status = node.querySelector('.msg__status');
   if (!status) return;
-  status.dataset.status = state;
-  if (state === 'read') {
-    status.textContent = '✓✓';
-    status.title = readers.length ? 'Read by ' + readers.join(', ') : 'Read';
-    status.setAttribute('aria-label', status.title);
-  } else {
-    status.textContent = '✓';
-    status.title = 'Sent';
-    status.setAttribute('aria-label', 'Sent');
-  }
+  status.dataset.status = receipt.state;
+  const words = receiptWords(receipt);
+  status.title = words;
+  status.textContent = '';
+  const icon = el('span', 'msg__status-icon', receipt.state === 'read' ? '✓✓' : '✓');
+  icon.setAttribute('aria-hidden', 'true');
+  status.append(icon, el('span', 'visually-hidden', words));
 }

@@ -40,11 +40,14 @@ import { resolveToken, storedToken, api } from './session.js';
 import { SessionKeeper } from './session-keeper.js';
 import { Reader } from './reader.js';
 import { CLOSED_STATUSES, MAX_CHARS, chatError, describeError, newClientMessageId } from './format.js';
+import { blockedState, draftNote, FINAL_JOIN_ERRORS, UNREACHABLE_AFTER_MS } from './availability.js';
+import { tokenFromApp } from './session.js';
+import { LeaveDialog } from './leave-dialog.js';
+import { Announcer } from './announcer.js';
+import { receiptWords } from './bubble.js';
+import { arrivals } from './format.js';
 import { AttachmentTray } from './attachments.js';
 import { VoiceRecorder } from './voice.js';
-
-/** Join refusals that asking again will not change. */
-const FINAL_JOIN_ERRORS = ['FORBIDDEN', 'ORDER_NOT_FOUND', 'VALIDATION', 'UNAUTHORIZED'];
 
 export class ChatClient {
   /**
@@ -60,6 +63,8 @@ export class ChatClient {
     }
     this.timeline = new Timeline({ userId });
     this.view = new ChatView(this.ui);
+    this.announcer = new Announcer(this.ui.announcer); // new messages, receipts, typing in words
+    this.view.announcer = this.announcer;
     this.reader = new Reader(this); // what was seen: read markers, the unread divider, the title
     this.view.onNode = (node, old) => this.reader.observe(node, old);
     this.typers = new Typers(this);
@@ -69,6 +74,12 @@ export class ChatClient {
     this.left = false;
     this.closed = false;
     this.fatal = null;
+    this.fatalMessage = null;
+    this.refused = null; // the handshake's refusal (a connect_error message), a final state
+    this.noOrder = false;
+    this.unreachable = false; // no connection for a long while (availability.js)
+    this.unreachableTimer = null;
+    this.shownBlock = null; // the code of the state the banner and the alert say
     this.destroyed = false;
     this.orderNumber = null;
     this.orderStatus = null;
@@ -96,9 +107,11 @@ export class ChatClient {
     this.userId = this.timeline.userId; // the header's link back to the inbox names the user
     this.updateComposer();
 
-    if (!this.orderId) {
-      this.fail('This chat link has no order: the orderId parameter is missing.');
-      this.setBanner('error', 'No order to open.');
+    this.leaveDialog = new LeaveDialog(this.ui, () => this.leaveChat());
+    if (!this.orderId.trim()) {
+      this.noOrder = true;
+      this.updateComposer();
+      this.renderHeader();
       return;
     }
     if (typeof window.io !== 'function') {
@@ -107,6 +120,7 @@ export class ChatClient {
     }
     this.setBanner('connecting');
     this.socket = this.connection.open();
+    this.watchReachability();
     this.loadOrderInfo();
   }
 
@@ -145,7 +159,8 @@ export class ChatClient {
     const ack = r.ack;
     if (ack && ack.ok) { this.onJoined(ack.data || {}, resuming); return; }
     const code = ack && ack.error && ack.error.code;
-    const text = describeError(code, ack && ack.error && ack.error.message);
+    const message = ack && ack.error && ack.error.message;
+    const text = describeError(code, message);
     if (!FINAL_JOIN_ERRORS.includes(code)) {
       // Passing trouble (rate limit, server error): say so and ask again.
       this.fail(text, { soft: true });
@@ -153,12 +168,61 @@ export class ChatClient {
       setTimeout(() => { if (socket === this.socket && this.connection.connected && !this.joined && !this.left) this.join(); }, 3000);
       return;
     }
-    this.fatal = code || 'JOIN_FAILED';
-    this.fail(text);
-    this.setBanner('error', 'This chat is not available.');
-    if (this.ui.subtitle) this.ui.subtitle.textContent = code === 'FORBIDDEN' ? 'You are not a participant' : 'Not available';
-    this.updateComposer();
+    this.setFatal(code, message);
     this.showHistoryState();
+  }
+
+  /** A refusal for good (the join's, a send's, or the order's participants): a final state. */
+  setFatal(code, message) {
+    this.fatal = code || 'JOIN_FAILED';
+    this.fatalMessage = message || null;
+    this.updateComposer();
+    this.renderHeader();
+  }
+
+  /**
+   * The handshake was refused (PROTOCOL §2: a token not provided, invalid or expired, or a
+   * blocked account): the embedding app may have a fresh token (tried once); otherwise a final
+   * state, without a "Try again" that would be refused the same way.
+   */
+  async refusedBy(message) {
+    const token = await tokenFromApp();
+    if (this.session.usable(token) && token !== this.currentToken()) {
+      this.session.accept(token);
+      this.connection.reconnect();
+      return;
+    }
+    this.refused = message;
+    this.joined = false;
+    this.updateComposer();
+    this.renderHeader();
+  }
+
+  // ---- reachability --------------------------------------------------------------------------
+
+  /** How long without a connection before the page says so (a test or an app may set it). */
+  unreachableAfterMs() {
+    const ms = Number(window.orderChatUnreachableMs);
+    return Number.isFinite(ms) && ms > 0 ? ms : UNREACHABLE_AFTER_MS;
+  }
+
+  /** Start counting the time without a connection (at start and after every drop). */
+  watchReachability() {
+    clearTimeout(this.unreachableTimer);
+    this.unreachableTimer = setTimeout(() => {
+      if (this.connection.connected || this.left || this.destroyed || this.refused || this.session.ended) return;
+      this.unreachable = true;
+      this.updateComposer();
+    }, this.unreachableAfterMs());
+  }
+
+  /** The socket is up again: the server is reachable. */
+  reached() {
+    clearTimeout(this.unreachableTimer);
+    this.refused = null;
+    if (!this.unreachable) return;
+    this.unreachable = false;
+    this.updateComposer();
   }
 
   onJoined(data, resuming) {
@@ -171,18 +235,22 @@ export class ChatClient {
     const result = this.timeline.applyJoin(data, { resuming });
     this.show(result, { initial: first });
     if (result.needsCatchUp) this.history.catchUp();
-    this.refreshReceipts();
+    this.refreshReceipts({ announce: !first });
     this.renderHeader();
     this.showHistoryState();
     this.updateComposer();
     if (!wasJoined) this.setBanner('connected');
     this.sender.flush();
+    this.sender.showAll();
     this.markRead();
     if (first) {
       this.view.scrollToBottom();
       this.history.fillViewport();
       const jumped = openAddressedMessage(this); // a search result's link: #seq=…&message=…
       this.reader.opened({ scroll: !jumped }); // the unread divider (the view starts there)
+      // The composer has the focus on open (unless a linked message took it, or the user moved it).
+      const active = document.activeElement;
+      if (!jumped && (!active || active === document.body)) this.ui.input.focus({ preventScroll: true });
     }
   }
 
@@ -235,9 +303,16 @@ export class ChatClient {
     if (!added.length) return result;
     this.showHistoryState();
     if (opts.prepend) return result;
+    if (!opts.initial) this.announcer.say(arrivals(added.filter((m) => !this.timeline.isOwn(m)), (m) => this.senderName(m)));
     if (opts.initial || atBottom || result.addedOwn) this.view.scrollToBottom();
     else if (result.addedOthers) this.view.showJump();
     return result;
+  }
+
+  /** A message's sender as the page names them. */
+  senderName(m) {
+    const p = m.senderId != null ? this.timeline.participants.get(String(m.senderId)) : null;
+    return (m.sender && m.sender.name) || (p && p.name) || (m.senderType === 'system' ? 'System' : 'Someone');
   }
 
   /** A kept message, drawn again in its current state. */
@@ -247,8 +322,10 @@ export class ChatClient {
     if (node) this.actions.redrawn(m, node);
   }
 
-  refreshReceipts() {
-    this.view.refreshReceipts((id) => { const m = this.timeline.get(id); return m ? this.timeline.receipt(m) : null; });
+  /** Redraw the receipts; one that changed is said in words ("Read by Tunde Bello"). */
+  refreshReceipts({ announce = true } = {}) {
+    const changed = this.view.refreshReceipts((id) => { const m = this.timeline.get(id); return m ? this.timeline.receipt(m) : null; });
+    if (changed && announce && changed.state === 'read') this.announcer.say(receiptWords(changed));
   }
 
   /** Tell the server what the reader has seen (reader.js: on screen, visible and focused tab). */
@@ -314,12 +391,29 @@ export class ChatClient {
   }
 
   cannotSendReason() {
-    const ended = this.session.reason();
-    if (ended) return ended;
-    if (this.fatal) return { code: this.fatal, text: describeError(this.fatal) };
-    if (this.closed) return { code: 'ORDER_CLOSED', text: describeError('ORDER_CLOSED') };
-    if (this.left) return { code: 'LEFT', text: 'You left this chat. Rejoin it to send messages.' };
-    return null;
+    const b = this.blocked();
+    return b ? { code: b.code, text: b.text } : null;
+  }
+
+  /** A state nothing the page does will change (the session keeper's own ends aside). */
+  isFinal() {
+    return !!(this.noOrder || this.refused || this.fatal);
+  }
+
+  /** What keeps the chat from being used now (availability.js), or null. */
+  blocked() {
+    const ended = this.session ? this.session.reason() : null;
+    return blockedState({
+      noOrder: this.noOrder,
+      refused: this.refused,
+      fatal: this.fatal,
+      fatalMessage: this.fatalMessage,
+      session: ended && { ...ended, placeholder: this.session.placeholder() },
+      unreachable: this.unreachable,
+      closed: this.closed,
+      left: this.left,
+      everJoined: this.everJoined,
+    });
   }
 
   /** Leave the order's chat and disconnect. Resolves once the server was told (or gave up). */
@@ -352,6 +446,7 @@ export class ChatClient {
   destroy() {
     if (this.destroyed) return;
     this.destroyed = true;
+    clearTimeout(this.unreachableTimer);
     this.composer.stopTyping();
     this.reader.flush(); // what was seen before leaving counts
     if (this.joined) this.connection.emit('leave-order-chat', this.orderId);
@@ -379,21 +474,53 @@ export class ChatClient {
   fail(text, opts) { this.view.fail(text, opts); }
   clearError() { this.view.clearError(); }
 
+  /**
+   * The composer, the Leave button, the pending sends and (for final and unreachable states) the
+   * banner and the alert follow what keeps the chat from being used (availability.js).
+   */
   updateComposer() {
-    const reason = this.cannotSendReason();
-    let placeholder = 'Type a message…';
-    if (this.session.ended) placeholder = this.session.placeholder();
-    else if (this.fatal === 'FORBIDDEN') placeholder = 'You are not a participant of this order';
-    else if (this.fatal) placeholder = 'This chat is not available';
-    else if (this.closed) placeholder = 'This order is closed';
-    else if (this.left) placeholder = 'You left this chat';
-    this.composer.setEnabled(!reason, placeholder);
-    this.ui.container.classList.toggle('messages--readonly', !!reason);
-    if (this.ui.leave) this.ui.leave.hidden = this.left || !!this.fatal || !!this.session.ended;
+    if (!this.session) return; // still constructing
+    const blocked = this.blocked();
+    this.composer.setEnabled(!blocked, (blocked && blocked.placeholder) || 'Type a message…');
+    this.composer.setNote(draftNote(blocked, this.ui.input.value));
+    this.ui.container.classList.toggle('messages--readonly', !!blocked);
+    // Nothing to attach or record into while nothing can be sent.
+    if (this.tray && this.tray.button) this.tray.button.disabled = !!blocked;
+    if (this.voice && this.voice.button) this.voice.button.disabled = !!blocked;
+    if (this.ui.leave) this.ui.leave.hidden = this.left || !!(blocked && blocked.final);
+    if (blocked && blocked.final && this.leaveDialog) this.leaveDialog.close();
+    if (this.sender) this.sender.showAll();
+    this.showBlocked(blocked);
+  }
+
+  /** Say a final or unreachable state once, in the banner and the alert (or stop saying it). */
+  showBlocked(blocked) {
+    const says = blocked && !blocked.own && (blocked.final || blocked.retry) ? blocked.code : null;
+    if (says === this.shownBlock) return;
+    const was = this.shownBlock;
+    this.shownBlock = says;
+    if (!says) {
+      if (was) this.clearError();
+      if (was === 'UNREACHABLE' && !this.left && !this.session.ended) {
+        this.setBanner(this.everJoined ? 'reconnecting' : 'connecting', this.everJoined ? 'Reconnected. Catching up…' : undefined);
+      }
+      return;
+    }
+    this.composer.stopTyping();
+    this.setBanner(blocked.retry ? 'offline' : 'error', blocked.banner, blocked.retry ? 'Try now' : undefined);
+    this.fail(blocked.text);
+    if (blocked.final) {
+      // Nothing more to ask this server: no reconnects, no typing, no presence.
+      clearTimeout(this.unreachableTimer);
+      this.typers.clear();
+      if (this.connection) this.connection.disconnect();
+    }
   }
 
   renderHeader() {
+    const blocked = this.blocked();
     this.view.renderHeader({
+      unavailable: (blocked && blocked.subtitle) || null,
       orderNumber: this.orderNumber,
       orderStatus: this.orderStatus,
       others: this.timeline.others(),

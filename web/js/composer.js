@@ -27,6 +27,7 @@ export class Composer {
     this.idleTimer = null;
     this.replyBar = null;
     this.counter = null; // "120 characters left" near the limit
+    this.note = null; // "Not sent: …" under a disabled composer with a draft
     this.enabled = true;
     this.bind();
   }
@@ -133,6 +134,25 @@ export class Composer {
   forgetTyping() {
     this.typingSent = false;
     clearTimeout(this.idleTimer);
+  }
+
+  /**
+   * The line under the composer about its text (availability.js draftNote: a draft left in a
+   * disabled composer was not sent), or hidden for ''.
+   */
+  setNote(text) {
+    if (!this.note) {
+      if (!text) return;
+      const n = el('p', 'composer__note');
+      n.id = 'composer-note';
+      n.setAttribute('role', 'status');
+      const { form, input } = this.ui;
+      (form || input.parentNode).appendChild(n);
+      input.setAttribute('aria-describedby', [input.getAttribute('aria-describedby'), n.id].filter(Boolean).join(' '));
+      this.note = n;
+    }
+    this.note.hidden = !text;
+    if (this.note.textContent !== text) this.note.textContent = text;
   }
 
   /** Enable or disable the input; `placeholder` says why it is disabled (or invites typing). */

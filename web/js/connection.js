@@ -19,7 +19,7 @@ export class Connection {
    * @param {() => string|null} token the token to use now (re-read on every reconnect, so a
    *   refreshed token is picked up)
    * @param {object} hooks `wanted()` (false once the user left or the page is closing),
-   *   `connected()`, `disconnected(reason, byServer)`, `refused(text)` (the token was refused:
+   *   `connected()`, `disconnected(reason, byServer)`, `refused(text, message)` (the token was refused:
    *   no automatic retry), `unavailable(text)` (refused for another reason: retried in 5 s),
    *   `trying()` (the client retries by itself), `attempt(n)`, and `events`: server event name
    *   -> handler
@@ -77,7 +77,7 @@ export class Connection {
     if (AUTH_ERRORS[message]) {
       // Refused by the server: Socket.IO does not retry this on its own, and asking again with
       // the same token would not help; the owner offers a button (reconnect()).
-      this.hooks.refused(AUTH_ERRORS[message]);
+      this.hooks.refused(AUTH_ERRORS[message], message);
       return;
     }
     if (!this.socket.active) {

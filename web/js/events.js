@@ -11,8 +11,9 @@ const TYPING_SHOWN_MS = 3000; // someone else's indicator disappears after this 
 export function connectionHooks(chat) {
   const again = () => chat.everJoined;
   return {
-    wanted: () => !chat.left && !chat.destroyed && !chat.session.ended,
+    wanted: () => !chat.left && !chat.destroyed && !chat.session.ended && !chat.isFinal(),
     connected: () => {
+      chat.reached();
       chat.setBanner(again() ? 'reconnecting' : 'connecting', again() ? 'Reconnected. Catching up…' : 'Connected. Opening the conversation…');
       chat.join();
     },
@@ -22,15 +23,21 @@ export function connectionHooks(chat) {
       chat.composer.forgetTyping();
       for (const entry of chat.timeline.requeue()) chat.sender.show(entry);
       chat.renderHeader(); // nobody's presence is known while we are away
-      if (chat.left || chat.destroyed || chat.session.ended) return;
+      if (chat.left || chat.destroyed || chat.session.ended || chat.isFinal()) return;
+      chat.watchReachability();
+      if (chat.unreachable) return; // the banner already says the server cannot be reached
       chat.setBanner('reconnecting', byServer ? 'Disconnected by the server. Reconnecting…' : undefined);
     },
-    refused: (text) => chat.setBanner('error', text, 'Try again'),
-    unavailable: (text) => chat.setBanner('error', text, 'Try again'),
-    trying: () => chat.setBanner(again() ? 'reconnecting' : 'connecting',
-      again() ? 'Connection lost. Reconnecting…' : 'Trying to reach the chat server…'),
+    // The token was refused: a final state (chat.js), unless the app has a fresh token.
+    refused: (_text, message) => { chat.refusedBy(message); },
+    unavailable: (text) => { if (!chat.unreachable) chat.setBanner('error', text, 'Try again'); },
+    trying: () => {
+      if (chat.unreachable) return;
+      chat.setBanner(again() ? 'reconnecting' : 'connecting', again() ? 'Connection lost. Reconnecting…' : 'Trying to reach the chat server…');
+    },
     attempt: (n) => {
-      if (!chat.fatal) chat.setBanner('reconnecting', n > 1 ? `Connection lost. Reconnecting (attempt ${n})…` : undefined);
+      if (chat.fatal || chat.unreachable) return;
+      chat.setBanner('reconnecting', n > 1 ? `Connection lost. Reconnecting (attempt ${n})…` : undefined);
     },
     events: serverEvents(chat),
   };
@@ -86,9 +93,7 @@ function serverEvents(chat) {
       const member = !me || chat.userType === 'admin' || p.customerId === me ||
         (Array.isArray(p.agentIds) && p.agentIds.includes(me));
       if (p.customerId !== undefined && !member) {
-        chat.fatal = 'FORBIDDEN';
-        chat.fail(describeError('FORBIDDEN'));
-        chat.updateComposer();
+        chat.setFatal('FORBIDDEN');
       } else if (chat.joined) {
         chat.join(); // refresh the participants (an agent may have been added)
       }
@@ -147,6 +152,10 @@ export class Typers {
   }
 
   render() {
-    this.chat.view.renderTyping(this.chat.timeline.typingText());
+    const text = this.chat.timeline.typingText();
+    this.chat.view.renderTyping(text);
+    // Said in words once per change ("Ada is typing…"), not at every refresh of it.
+    if (text && text !== this.said) this.chat.announcer.say(text);
+    this.said = text;
   }
 }

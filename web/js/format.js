@@ -158,3 +158,25 @@ export function statusLabel(status) {
   const s = String(status || '');
   return s.charAt(0).toUpperCase() + s.slice(1).replace(/_/g, ' ');
 }
+
+/** The words of a message for a screen reader: its text, or what it carries. */
+export function messageWords(m) {
+  if (m.deleted) return 'a deleted message';
+  const text = String(m.message || '').trim();
+  const files = Array.isArray(m.attachments) ? m.attachments.length : 0;
+  const extra = files ? (files === 1 ? 'an attachment' : `${files} attachments`) : (m.imageUrl ? 'an image' : '');
+  if (text && extra) return `${text} (with ${extra})`;
+  return text || (extra ? `sent ${extra}` : 'an empty message');
+}
+
+/**
+ * What a polite live region says when others' messages arrive: "Tunde Bello: Hello" for one,
+ * each of up to three on its own line, "5 new messages" for more (a catch-up); '' for none.
+ * System messages say "System: …". `nameOf(m)` names the sender.
+ */
+export function arrivals(list, nameOf) {
+  const ms = (list || []).filter(Boolean);
+  if (!ms.length) return '';
+  if (ms.length > 3) return `${ms.length} new messages`;
+  return ms.map((m) => `${nameOf(m)}: ${messageWords(m)}`).join('\n');
+}

@@ -6,6 +6,7 @@
 import { startInbox } from './inbox.js';
 import { parseJump } from './search-model.js';
 import { SearchBox } from './search.js';
+import { draftToKeep } from './availability.js';
 
 /** @param {import('./chat.js').ChatClient} chat */
 export function bindChatPage(chat) {
@@ -18,7 +19,7 @@ export function bindChatPage(chat) {
   }, { passive: true });
   if (loadOlder) loadOlder.addEventListener('click', () => chat.history.loadOlder());
   if (jump) jump.addEventListener('click', () => { view.scrollToBottom(); input.focus(); });
-  if (leave) leave.addEventListener('click', () => chat.leaveChat());
+  if (leave) leave.addEventListener('click', () => chat.leaveDialog.open(() => chat.leaveChat()));
   if (bannerAction) bannerAction.addEventListener('click', () => {
     if (chat.session.wantsReload()) { window.location.reload(); return; }
     if (chat.left) { chat.rejoin(); return; }
@@ -57,7 +58,9 @@ function keepDraft(chat) {
     window.sessionStorage.removeItem(key);
   } catch (_) { /* storage disabled */ }
   window.addEventListener('pagehide', () => {
-    try { if (input.value.trim()) window.sessionStorage.setItem(key, input.value); } catch (_) { /* no storage */ }
+    // The composer's text and every send that never went out (or failed): nothing typed is lost.
+    const keep = draftToKeep(input.value, chat.timeline.pending.values());
+    try { if (keep) window.sessionStorage.setItem(key, keep); } catch (_) { /* no storage */ }
   });
 }
 

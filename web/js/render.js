@@ -6,7 +6,7 @@
 import { el, renderText, timeElement } from './dom.js';
 import { ROLE_LABELS, statusLabel } from './format.js';
 import { tabTitle, presenceState } from './reading.js';
-import { messageNode, quoteNode, setReceipt } from './bubble.js';
+import { messageNode, quoteNode, setReceipt, receiptWords } from './bubble.js';
 
 const GROUP_WINDOW_MS = 5 * 60 * 1000; // consecutive messages of one sender are grouped
 
@@ -38,6 +38,8 @@ export function findElements(doc = document) {
     subtitle: $('chat-subtitle'),
     status: $('order-status'),
     leave: $('leave-button'),
+    leaveDialog: $('leave-dialog'),
+    announcer: $('chat-announcer'),
     inboxLink: $('inbox-link'),
     loadOlder: $('load-older'),
     historyStatus: $('history-status'),
@@ -108,13 +110,20 @@ export class ChatView {
     return messageNode(m, { ...o, onImageLoad: () => { if (this.stick) this.scrollToBottom(); } });
   }
 
-  /** Redraw ✓ / ✓✓ of own messages; `receiptOf(id)` answers from the timeline. */
+  /**
+   * Redraw ✓ / ✓✓ of own messages; `receiptOf(id)` answers from the timeline. Returns the
+   * receipt of the newest message whose words changed (to announce it), or null.
+   */
   refreshReceipts(receiptOf) {
+    let changed = null;
     for (const node of this.ui.container.querySelectorAll('.msg--own[data-seq]')) {
       const r = receiptOf(node.dataset.id);
       if (!r) continue;
+      const before = node.querySelector('.msg__status')?.title;
       if (node.dataset.status !== r.state || r.state === 'read') setReceipt(node, r);
+      if (before && before !== receiptWords(r)) changed = r;
     }
+    return changed;
   }
 
   // ---- pending sends -------------------------------------------------------------------------
@@ -158,25 +167,33 @@ export class ChatView {
    * Show a pending send's state: "Waiting for connection…" / "Sending…", or failed with Retry
    * and Delete buttons (`actions.retry()`, `actions.discard()`).
    */
-  showPendingState(entry, { online, actions }) {
+  showPendingState(entry, { label, canRetry, actions }) {
     const node = this.pendingNodes.get(entry.cid);
     if (!node) return;
-    const failed = entry.state === 'failed';
+    const { failed, text } = label;
+    const key = `${failed}|${text}|${canRetry}`;
+    if (node.dataset.shown === key) return; // unchanged: keep the buttons (and their focus)
+    node.dataset.shown = key;
     node.dataset.status = failed ? 'failed' : 'pending';
     node.classList.toggle('msg--failed', failed);
     const footer = node.querySelector('.msg__footer');
     footer.textContent = '';
     if (failed) {
-      footer.appendChild(el('span', 'msg__status msg__status--failed', entry.note || 'Not sent'));
-      const retry = el('button', 'msg__retry', 'Retry');
-      retry.type = 'button';
-      retry.addEventListener('click', () => actions.retry());
+      footer.appendChild(el('span', 'msg__status msg__status--failed', text));
+      if (canRetry) {
+        const retry = el('button', 'msg__retry', 'Retry');
+        retry.type = 'button';
+        retry.setAttribute('aria-label', 'Retry sending this message');
+        retry.addEventListener('click', () => actions.retry());
+        footer.append(retry);
+      }
       const discard = el('button', 'msg__retry', 'Delete');
       discard.type = 'button';
+      discard.setAttribute('aria-label', 'Delete this unsent message');
       discard.addEventListener('click', () => actions.discard());
-      footer.append(retry, discard);
+      footer.append(discard);
     } else {
-      const s = el('span', 'msg__status msg__status--pending', entry.state === 'queued' && !online ? 'Waiting for connection…' : 'Sending…');
+      const s = el('span', 'msg__status msg__status--pending', text);
       s.dataset.status = 'pending';
       footer.appendChild(s);
     }
@@ -285,8 +302,9 @@ export class ChatView {
   }
 
   /**
-   * @param {{orderNumber, orderStatus, others, everJoined, connected}} h `connected`: our own
-   *   connection is up (otherwise nobody's presence is known)
+   * @param {{orderNumber, orderStatus, others, everJoined, connected, unavailable}} h
+   *   `connected`: our own connection is up (otherwise nobody's presence is known);
+   *   `unavailable`: what the subtitle says instead in a state that blocks the chat
    */
   renderHeader(h) {
     const { title, subtitle, status } = this.ui;
@@ -303,6 +321,7 @@ export class ChatView {
     }
     if (!subtitle) return;
     subtitle.textContent = '';
+    if (h.unavailable) { subtitle.textContent = h.unavailable; return; } // a final state says so
     if (!h.others.length) {
       subtitle.textContent = h.everJoined ? 'No one else is in this chat yet' : 'Loading conversation…';
       return;

@@ -5,6 +5,7 @@
  * Delete.
  */
 import { chatError, describeError } from './format.js';
+import { pendingLabel } from './availability.js';
 
 const ACK_TIMEOUT_MS = 10000;
 const RESEND_AFTER_MS = 1000;
@@ -30,11 +31,18 @@ export class Sender {
     return { entry, promise };
   }
 
+  /** Redraw every pending send's state (the chat's state changed). */
+  showAll() {
+    for (const entry of this.chat.timeline.pending.values()) this.show(entry);
+  }
+
   /** Redraw a pending send's state. */
   show(entry) {
     const chat = this.chat;
+    const blocked = chat.blocked();
     chat.view.showPendingState(entry, {
-      online: chat.joined,
+      label: pendingLabel(entry, { online: chat.joined, blocked }),
+      canRetry: !(blocked && blocked.final),
       actions: {
         retry: () => {
           const blocked = chat.cannotSendReason();
@@ -106,9 +114,9 @@ export class Sender {
     const text = describeError(code, ack && ack.error && ack.error.message);
     if (code === 'ORDER_CLOSED') chat.markClosed();
     const final = code === 'FORBIDDEN' || code === 'ORDER_NOT_FOUND';
-    if (final) { chat.fatal = code; chat.updateComposer(); }
-    chat.fail(text, { soft: !final });
     this.setState(entry, 'failed', code === 'RATE_LIMITED' ? 'Not sent (too fast)' : 'Not sent');
+    if (final) chat.setFatal(code, ack && ack.error && ack.error.message);
+    else chat.fail(text, { soft: true });
     this.settle(entry.cid, null, chatError(code, text));
   }
 }

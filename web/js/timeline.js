@@ -269,6 +269,7 @@ export class Timeline {
     if (!entry) return null;
     entry.state = state;
     entry.note = note;
+    if (state === 'sending') entry.emitted = true; // the server may have it (draftToKeep)
     return entry;
   }
 

@@ -9,7 +9,7 @@ const { startServer, makeOrder } = lib;
 const NO_LIMITS = lib.NO_LIMITS || {};
 import {
   launchBrowser, openChat, waitJoined, typeAndSend, waitForMessage, shownMessages, bubble,
-  eventually, artifact, cspViolations, chatUrl,
+  eventually, artifact, cspViolations,
 } from './browser-helpers.mjs';
 
 let server;
@@ -143,13 +143,17 @@ test('read receipts: ✓ until the other side views the chat, then ✓✓', asyn
   await typeAndSend(customer.page, 'Are the tomatoes fresh?');
   const first = bubble(customer.page, 'Are the tomatoes fresh?');
   await first.and(customer.page.locator('[data-status="sent"]')).waitFor();
-  assert.equal(await first.locator('.msg__status').innerText(), '✓');
+  // The glyph for the eye, the words for assistive technology.
+  assert.equal(await first.locator('.msg__status-icon').innerText(), '✓');
+  assert.equal(await first.locator('.msg__status-icon').getAttribute('aria-hidden'), 'true');
+  assert.equal(await first.locator('.msg__status .visually-hidden').textContent(), 'Sent');
 
   // The agent opens the chat: the page marks what it shows as read, the customer sees ✓✓.
   const agent = await open(order, order.agents[0]);
   await first.and(customer.page.locator('[data-status="read"]')).waitFor({ timeout: 5000 });
-  assert.equal(await first.locator('.msg__status').innerText(), '✓✓');
+  assert.equal(await first.locator('.msg__status-icon').innerText(), '✓✓');
   assert.match(await first.locator('.msg__status').getAttribute('title'), /Read by Tunde Bello/);
+  assert.equal(await first.locator('.msg__status .visually-hidden').textContent(), 'Read by Tunde Bello');
 
   // While the agent's tab is hidden nothing is marked read...
   await agent.page.evaluate(() => {
@@ -328,31 +332,5 @@ test('system messages are styled apart; a closed order disables the input', asyn
   assertClean(customer, agent, late);
 });
 
-test('refusals are said in words: bad or expired token, not a participant', async () => {
-  const order = await makeOrder(server);
-  const cases = [
-    { token: 'not-a-jwt', banner: /access token is not valid/ },
-    { token: server.token(order.customer.id, {}, { expiresIn: -3600 }), banner: /session has expired/ },
-    { token: null, banner: /no access token/ },
-  ];
-  for (const c of cases) {
-    const side = await open(order, order.customer, { token: c.token, waitJoined: false });
-    await side.page.waitForSelector('#connection-banner[data-state="error"]', { timeout: 5000 });
-    assert.match(await side.page.innerText('#connection-banner'), c.banner);
-    await side.context.close();
-  }
-
-  const outsider = { id: `stranger-${Date.now()}`, name: 'Nosy Neighbour' };
-  const side = await open(order, outsider, { waitJoined: false });
-  await side.page.locator('#chat-error', { hasText: 'not a participant of this order' }).waitFor({ timeout: 5000 });
-  assert.equal(await side.page.isDisabled('#message-input'), true);
-  assert.equal(await side.page.locator('#message-container .msg').count(), 0);
-  await side.page.screenshot({ path: artifact('forbidden.png') });
-
-  // Blocking a connected user: the server drops the socket, the page says why.
-  const customer = await open(order, order.customer);
-  await server.putUser(order.customer.id, { name: order.customer.name, type: 'customer', blocked: true });
-  await customer.page.waitForSelector('#connection-banner[data-state="error"]', { timeout: 10000 });
-  assert.match(await customer.page.innerText('#connection-banner'), /Your account has been blocked\. Please contact support/);
-  void chatUrl;
-});
+// Refusals (bad, expired or missing token, a blocked account, not a participant, unknown order)
+// are in states.test.mjs: each one a final state.
