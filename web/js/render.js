@@ -309,7 +309,15 @@ export class ChatView {
   renderHeader(h) {
     const { title, subtitle, status } = this.ui;
     const name = h.orderNumber ? `Order ${h.orderNumber}` : 'Order chat';
-    if (title) title.textContent = name;
+    if (title && title.textContent !== name) {
+      title.textContent = '';
+      if (h.orderNumber) {
+        // "Order " gives way on a phone (still read out), so the number itself stays readable.
+        title.append(el('span', 'chat-header__prefix', 'Order '), String(h.orderNumber));
+      } else {
+        title.textContent = name;
+      }
+    }
     this.titleName = name;
     this.setNewCount(this.newCount);
     if (status) {

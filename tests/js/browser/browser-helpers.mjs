@@ -1,7 +1,7 @@
 // Helpers for the real-browser tests of the bundled chat page (web/chat.html): Debian's Chromium
 // driven by playwright-core, against the real `order-chat` binary (see ../lib/server.mjs).
 import { chromium } from 'playwright-core';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -157,4 +157,29 @@ export async function eventually(fn, { timeout = 10000, interval = 50, message =
 /** Console errors that mean the page broke its content security policy. */
 export function cspViolations(side) {
   return side.consoleErrors.filter((t) => /Content Security Policy/i.test(t));
+}
+
+const AXE_SOURCE = join(here, '..', 'node_modules', 'axe-core', 'axe.min.js');
+
+/**
+ * Run axe-core (npm, tests/js/node_modules) in the page against WCAG 2.0-2.2 A and AA and the
+ * best practices; resolves with the violations of impact serious or critical, each as
+ * `{id, impact, help, nodes: [selector :: why]}` (an empty list passes). axe is evaluated through
+ * the DevTools protocol, so the page's content security policy (script-src 'self') stays as it is.
+ * `o.include`: a selector to check instead of the whole document.
+ */
+export async function axeViolations(page, o = {}) {
+  const source = readFileSync(AXE_SOURCE, 'utf8');
+  if (!(await page.evaluate(() => typeof window.axe === 'object'))) await page.evaluate(source);
+  const all = await page.evaluate(async (include) => {
+    const r = await window.axe.run(include ? { include: [include] } : document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+      resultTypes: ['violations'],
+    });
+    return r.violations.map((v) => ({
+      id: v.id, impact: v.impact, help: v.help,
+      nodes: v.nodes.map((n) => `${n.target.join(' ')} :: ${n.failureSummary}`),
+    }));
+  }, o.include || null);
+  return all.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
