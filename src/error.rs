@@ -103,6 +103,58 @@ impl ChatError {
         }
     }
 
+    /// One error of every kind (every variant, and every `AuthFailure`), so the OpenAPI
+    /// document lists every code with its status. A new variant fails to compile in `_every`
+    /// until it is added here too.
+    pub fn one_of_each() -> Vec<ChatError> {
+        fn _every(e: &ChatError) {
+            match e {
+                ChatError::Validation(_)
+                | ChatError::Unauthorized(_)
+                | ChatError::Forbidden(_)
+                | ChatError::OrderNotFound
+                | ChatError::OrderClosed
+                | ChatError::NotJoined
+                | ChatError::MessageNotFound
+                | ChatError::EditWindowPassed
+                | ChatError::DeleteWindowPassed
+                | ChatError::PayloadTooLarge(_)
+                | ChatError::UnsupportedMediaType(_)
+                | ChatError::RateLimited { .. }
+                | ChatError::NotFound(_)
+                | ChatError::LimitExceeded(_)
+                | ChatError::ShuttingDown
+                | ChatError::TokenExpired
+                | ChatError::Internal(_) => {}
+            }
+        }
+        let text = String::new;
+        vec![
+            ChatError::Validation(text()),
+            ChatError::Unauthorized(AuthFailure::Missing),
+            ChatError::Unauthorized(AuthFailure::Invalid),
+            ChatError::Unauthorized(AuthFailure::Expired),
+            ChatError::Unauthorized(AuthFailure::Blocked),
+            ChatError::Forbidden(text()),
+            ChatError::OrderNotFound,
+            ChatError::OrderClosed,
+            ChatError::NotJoined,
+            ChatError::MessageNotFound,
+            ChatError::EditWindowPassed,
+            ChatError::DeleteWindowPassed,
+            ChatError::PayloadTooLarge(text()),
+            ChatError::UnsupportedMediaType(text()),
+            ChatError::RateLimited {
+                retry_after: Duration::ZERO,
+            },
+            ChatError::NotFound(text()),
+            ChatError::LimitExceeded(text()),
+            ChatError::ShuttingDown,
+            ChatError::TokenExpired,
+            ChatError::internal("example"),
+        ]
+    }
+
     /// The human-readable message sent to clients (never an internal detail).
     pub fn public_message(&self) -> String {
         match self {

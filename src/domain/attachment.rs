@@ -5,7 +5,7 @@
 use super::{Millis, OrderId, UserId};
 
 /// What an attachment is, for rendering: a picture, a sound, or a document.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AttachmentKind {
     Image,

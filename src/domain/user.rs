@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::UserId;
 
 /// A user's kind in the directory and in tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum UserType {
     Customer,

@@ -5,35 +5,68 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::Router;
 use axum::extract::multipart::{Field, MultipartError, MultipartRejection};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use bytes::{Bytes, BytesMut};
-use serde_json::json;
+use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::download;
-use super::envelope::{ApiError, ApiResult, success_with};
+use super::envelope::{ApiError, ApiResult, Success, success_with};
+use super::openapi::{
+    AttachmentPath, Conflict, DownloadErrors, DownloadHeaders, Limited, OrderErrors, OrderPath,
+    TooLarge, Unsupported,
+};
 use super::rest::Authed;
 use crate::domain::{OrderRef, Variant};
 use crate::error::{AuthFailure, ChatError};
 use crate::service::{ChatService, Credential, UploadTarget};
+use crate::wire;
 
 /// What a multipart body may carry beyond the file: boundaries, part headers, `orderId`.
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
-pub fn routes(max_upload: usize) -> Router<Arc<ChatService>> {
-    let uploads = Router::new()
-        .route("/orders/{order_id}/attachments", post(upload))
-        .route("/upload-image", post(upload_image))
+pub fn routes(max_upload: usize) -> OpenApiRouter<Arc<ChatService>> {
+    let uploads = OpenApiRouter::new()
+        .routes(routes!(upload))
+        .routes(routes!(upload_image))
         .layer(DefaultBodyLimit::max(max_upload + MULTIPART_OVERHEAD))
         .layer(axum::middleware::map_response(close_after));
-    Router::new()
-        .route("/attachments/{id}", get(original))
-        .route("/attachments/{id}/thumbnail", get(thumbnail))
+    OpenApiRouter::new()
+        .routes(routes!(original))
+        .routes(routes!(thumbnail))
         .merge(uploads)
+}
+
+/// A multipart upload: the `file` part is the file (its `filename` is kept for display).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // described only: the body is read part by part
+struct UploadForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}
+
+/// The compatibility upload: `file` and `orderId`, in either order.
+#[derive(utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)] // described only: the body is read part by part
+struct UploadImageForm {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The order's id or its order number.
+    #[schema(pattern = r"^[A-Za-z0-9._:@-]{1,64}$")]
+    order_id: String,
+}
+
+/// The compatibility upload's answer: sending `imageUrl` attaches the upload.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct UploadedImage {
+    image_url: String,
+    attachment: wire::Attachment,
 }
 
 fn too_large(max: usize) -> ChatError {
@@ -94,6 +127,17 @@ async fn close_after(mut res: Response) -> Response {
     res
 }
 
+/// Upload a file to an order (§12); send it with `attachmentIds`. The type is decided from the
+/// bytes. The answer carries `Connection: close`.
+#[utoipa::path(
+    post, path = "/orders/{orderId}/attachments", tag = "attachments", security(("bearer" = [])),
+    params(OrderPath),
+    request_body(content = inline(UploadForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The attachment", body = Success<wire::Attachment>),
+        OrderErrors, Conflict, TooLarge, Unsupported, Limited
+    )
+)]
 async fn upload(
     State(svc): State<Arc<ChatService>>,
     me: Result<Authed, ApiError>,
@@ -179,6 +223,15 @@ async fn after_draining(body: &mut Multipart, e: ChatError) -> ChatError {
 
 /// `POST /upload-image` (the original service's path): multipart `file` and `orderId`, in
 /// either order. Answers `{imageUrl, attachment}`; sending that `imageUrl` attaches it.
+/// Upload an image (the original service's path); sending the answer's `imageUrl` attaches it.
+#[utoipa::path(
+    post, path = "/upload-image", tag = "attachments", security(("bearer" = [])),
+    request_body(content = inline(UploadImageForm), content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The upload and its link", body = Success<UploadedImage>),
+        OrderErrors, Conflict, TooLarge, Unsupported, Limited
+    )
+)]
 async fn upload_image(
     State(svc): State<Arc<ChatService>>,
     me: Result<Authed, ApiError>,
@@ -239,10 +292,26 @@ async fn upload_compat(
     Ok(success_with(
         StatusCode::CREATED,
         "Image uploaded",
-        json!({ "imageUrl": attachment.url, "attachment": attachment }),
+        UploadedImage {
+            image_url: attachment.url.clone(),
+            attachment,
+        },
     ))
 }
 
+/// Download an attachment: a signed link (`exp` and `sig`, as rendered) or a bearer token.
+#[utoipa::path(
+    get, path = "/attachments/{id}", tag = "attachments",
+    security(("bearer" = []), ("signedLink" = [], "signedLinkExpiry" = [])),
+    params(AttachmentPath, DownloadHeaders),
+    responses(
+        (status = 200, description = "The file, of its true type", content_type = "*/*", body = [u8]),
+        (status = 206, description = "The requested range (`Content-Range`)", content_type = "*/*", body = [u8]),
+        (status = 304, description = "`If-None-Match` matched the `ETag`"),
+        (status = 416, description = "A range starting past the end (`Content-Range: bytes */size`)"),
+        DownloadErrors
+    )
+)]
 async fn original(
     State(svc): State<Arc<ChatService>>,
     Path(id): Path<String>,
@@ -252,6 +321,19 @@ async fn original(
     serve(&svc, &id, Variant::Original, &headers, &q).await
 }
 
+/// Download an image attachment's thumbnail (at most 320 px on the long edge).
+#[utoipa::path(
+    get, path = "/attachments/{id}/thumbnail", tag = "attachments",
+    security(("bearer" = []), ("signedLink" = [], "signedLinkExpiry" = [])),
+    params(AttachmentPath, DownloadHeaders),
+    responses(
+        (status = 200, description = "The thumbnail (JPEG, or PNG with transparency)", content_type = "*/*", body = [u8]),
+        (status = 206, description = "The requested range (`Content-Range`)", content_type = "*/*", body = [u8]),
+        (status = 304, description = "`If-None-Match` matched the `ETag`"),
+        (status = 416, description = "A range starting past the end (`Content-Range: bytes */size`)"),
+        DownloadErrors
+    )
+)]
 async fn thumbnail(
     State(svc): State<Arc<ChatService>>,
     Path(id): Path<String>,

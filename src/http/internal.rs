@@ -1,25 +1,27 @@
 //! The internal API (`/api/v0/internal`): the main backend feeds orders and users.
 //! Authorized by `Authorization: Bearer <INTERNAL_API_KEY>`.
 
-use axum::Router;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
-use axum::routing::put;
 use bytes::Bytes;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
-use super::envelope::{ApiResult, success};
+use super::envelope::{ApiResult, Success, success};
+use super::openapi::{InternalErrors, OrderPath, UserPath};
 use super::rest::json_body;
 use crate::auth::strip_bearer;
 use crate::error::{AuthFailure, ChatError};
 use crate::service::{OrderUpsert, UserUpsert};
+use crate::wire;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/orders/{order_id}", put(put_order))
-        .route("/users/{user_id}", put(put_user))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(put_order))
+        .routes(routes!(put_user))
 }
 
 /// Compare in time independent of where the first difference is.
@@ -40,6 +42,14 @@ fn check_key(state: &AppState, headers: &HeaderMap) -> Result<(), ChatError> {
     }
 }
 
+/// Create or update an order and the users it names. A change of agents or status writes a
+/// `system` message and emits `order-updated`; a removed participant is evicted first.
+#[utoipa::path(
+    put, path = "/orders/{orderId}", tag = "internal", security(("internalKey" = [])),
+    params(OrderPath),
+    request_body(content = wire::OrderBody),
+    responses((status = 200, description = "The order as stored", body = Success<wire::OrderUpdated>), InternalErrors)
+)]
 async fn put_order(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -55,6 +65,13 @@ async fn put_order(
     Ok(success("Order saved", order))
 }
 
+/// Create or update a user. Blocking disconnects the user's live sockets.
+#[utoipa::path(
+    put, path = "/users/{userId}", tag = "internal", security(("internalKey" = [])),
+    params(UserPath),
+    request_body(content = wire::UserBody),
+    responses((status = 200, description = "The user as stored", body = Success<wire::UserSaved>), InternalErrors)
+)]
 async fn put_user(
     State(state): State<AppState>,
     headers: HeaderMap,

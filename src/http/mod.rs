@@ -7,8 +7,9 @@ use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ChatError;
 use crate::metrics::RouteLabel;
@@ -19,6 +20,7 @@ mod attachments;
 mod download;
 pub mod envelope;
 mod internal;
+pub mod openapi;
 pub mod ops;
 pub mod rest;
 
@@ -34,19 +36,10 @@ pub struct AppState {
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// Every HTTP route of the server, without the Socket.IO layer and CORS (see `with_cors`).
+/// Each is registered with its OpenAPI operation (`routes!`), and the document is served at
+/// `openapi::PATH`.
 pub fn router(state: AppState) -> Router {
-    let chat = rest::routes()
-        .merge(attachments::routes(state.service.max_upload_bytes()))
-        .with_state(state.service.clone());
-    Router::new()
-        .nest("/api/v0/chat", chat)
-        .nest(
-            "/api/v0/internal",
-            internal::routes().with_state(state.clone()),
-        )
-        .route("/healthz", get(ops::healthz))
-        .route("/readyz", get(ops::readyz))
-        .route("/metrics", get(ops::metrics))
+    openapi::mount(api_routes(&state))
         .fallback(not_found)
         .with_state(state.clone())
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -62,6 +55,22 @@ pub fn finish(socket_router: Router, cors_origins: &[String]) -> Router {
         Some(layer) => router.layer(layer),
         None => router,
     }
+}
+
+/// The routes and their OpenAPI operations, before the document is added.
+fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let chat = rest::routes()
+        .merge(attachments::routes(state.service.max_upload_bytes()))
+        .with_state(state.service.clone());
+    OpenApiRouter::new()
+        .nest("/api/v0/chat", chat)
+        .nest(
+            "/api/v0/internal",
+            internal::routes().with_state(state.clone()),
+        )
+        .routes(routes!(ops::healthz))
+        .routes(routes!(ops::readyz))
+        .routes(routes!(ops::metrics))
 }
 
 async fn not_found() -> Response {

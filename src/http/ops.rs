@@ -3,15 +3,27 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use super::AppState;
 
+/// Liveness: the process answers.
+#[utoipa::path(
+    get, path = "/healthz", tag = "ops", security(()),
+    responses((status = 200, description = "Alive", body = Health))
+)]
 pub async fn healthz() -> Response {
-    (StatusCode::OK, axum::Json(json!({ "status": "ok" }))).into_response()
+    (StatusCode::OK, axum::Json(Health { status: "ok" })).into_response()
 }
 
 /// Ready when the database answers (and Redis, when configured).
+#[utoipa::path(
+    get, path = "/readyz", tag = "ops", security(()),
+    responses(
+        (status = 200, description = "Ready", body = Readiness),
+        (status = 503, description = "Not ready: the database or Redis is unreachable", body = Readiness)
+    )
+)]
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let db = state.service.store().ping().await;
     let redis = match &state.redis_check {
@@ -28,19 +40,33 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         StatusCode::SERVICE_UNAVAILABLE
     };
-    let body = json!({
-        "status": if status == StatusCode::OK { "ready" } else { "unavailable" },
-        "database": match &db {
+    let body = Readiness {
+        status: if status == StatusCode::OK {
+            "ready"
+        } else {
+            "unavailable"
+        },
+        database: match &db {
             Ok(()) => "ok",
             Err(crate::store::StoreError::ReadOnly) => "read-only",
             Err(_) => "unreachable",
         },
-        "redis": match &redis { None => "not configured", Some(Ok(())) => "ok", Some(Err(_)) => "unreachable" },
-        "limits": state.service.limits_scope(),
-    });
+        redis: match &redis {
+            None => "not configured",
+            Some(Ok(())) => "ok",
+            Some(Err(_)) => "unreachable",
+        },
+        limits: state.service.limits_scope(),
+    };
     (status, axum::Json(body)).into_response()
 }
 
+/// Prometheus metrics (OpenMetrics text).
+#[utoipa::path(
+    get, path = "/metrics", tag = "ops", security(()),
+    responses((status = 200, description = "The metrics", body = String,
+        content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"))
+)]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     (
         [(
@@ -50,6 +76,31 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         state.service.metrics().render(),
     )
         .into_response()
+}
+
+/// `/healthz`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// `/readyz`'s answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Readiness {
+    /// `ready` or `unavailable`.
+    #[schema(pattern = "^(ready|unavailable)$")]
+    status: &'static str,
+    /// `ok`, `read-only` or `unreachable`.
+    #[schema(pattern = "^(ok|read-only|unreachable)$")]
+    database: &'static str,
+    /// `ok`, `unreachable` or `not configured`.
+    #[schema(pattern = "^(ok|unreachable|not configured)$")]
+    redis: &'static str,
+    /// Where the per-user limits are counted: `local` (one node), `shared` (Redis) or
+    /// `local-fallback` (Redis unreachable).
+    #[schema(pattern = "^(local|shared|local-fallback)$")]
+    limits: &'static str,
 }
 
 /// Something that can say whether Redis is reachable (set when `REDIS_URL` is).

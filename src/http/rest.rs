@@ -6,13 +6,18 @@ use std::sync::Arc;
 use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{FromRequestParts, Path, Query, State};
 use axum::http::StatusCode;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::{get, patch, post, put};
-use axum::{Router, http::header};
 use bytes::Bytes;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::envelope::{ApiError, ApiResult, success, success_with};
+use super::envelope::{ApiError, ApiResult, Success, success, success_with};
+use super::openapi::{
+    Authed as AuthedErrors, Conflict, HistoryQuery, Limited, MessagePath, OrderErrors, OrderPath,
+    ReactionPath, SearchQuery, TooLarge, Unavailable, UnreadQuery,
+};
 use crate::domain::MessageId;
 use crate::domain::OrderRef;
 use crate::domain::Page;
@@ -22,32 +27,25 @@ use crate::service::requests::{
     Target, limit_value,
 };
 use crate::service::{Caller, ChatService};
+use crate::wire;
 
-pub fn routes() -> Router<Arc<ChatService>> {
-    Router::new()
+/// Each route and its OpenAPI operation come from the handler's `#[utoipa::path]`.
+pub fn routes() -> OpenApiRouter<Arc<ChatService>> {
+    OpenApiRouter::new()
         // The original service's first paths…
-        .route("/messages/{order_id}", get(history))
-        .route("/unread", get(unread))
-        .route("/read/{order_id}", post(mark_read))
+        .routes(routes!(history_first_path))
+        .routes(routes!(unread_first_path))
+        .routes(routes!(mark_read_first_path))
         // …and its later ones.
-        .route("/orders", get(chats))
-        .route("/orders/{order_id}/messages", get(history).post(send))
-        .route("/orders/{order_id}/read", post(mark_read))
-        .route("/unread-count", get(unread))
-        .route("/search", get(search))
+        .routes(routes!(chats))
+        .routes(routes!(history, send))
+        .routes(routes!(mark_read))
+        .routes(routes!(unread))
+        .routes(routes!(search))
         // The message lifecycle (§11).
-        .route(
-            "/orders/{order_id}/messages/{message_id}",
-            patch(edit).delete(delete),
-        )
-        .route(
-            "/orders/{order_id}/messages/{message_id}/reactions/{emoji}",
-            put(add_reaction).delete(remove_reaction),
-        )
-        .route(
-            "/orders/{order_id}/messages/{message_id}/revisions",
-            get(revisions),
-        )
+        .routes(routes!(edit, delete))
+        .routes(routes!(add_reaction, remove_reaction))
+        .routes(routes!(revisions))
 }
 
 /// The authenticated caller of a REST request (`Authorization: Bearer <jwt>`).
@@ -115,6 +113,27 @@ fn int_param(q: &HashMap<String, String>, name: &str) -> Result<Option<i64>, Cha
     }
 }
 
+/// A page of an order's history, oldest first (the original service's path).
+#[utoipa::path(
+    get, path = "/messages/{orderId}", tag = "chat", security(("bearer" = [])),
+    params(OrderPath, HistoryQuery),
+    responses((status = 200, description = "A page of history", body = Success<wire::HistoryPage>), OrderErrors)
+)]
+async fn history_first_path(
+    svc: State<Arc<ChatService>>,
+    me: Authed,
+    order_id: Path<String>,
+    q: Params,
+) -> ApiResult {
+    history(svc, me, order_id, q).await
+}
+
+/// A page of an order's history, oldest first. Does not mark anything read.
+#[utoipa::path(
+    get, path = "/orders/{orderId}/messages", tag = "chat", security(("bearer" = [])),
+    params(OrderPath, HistoryQuery),
+    responses((status = 200, description = "A page of history", body = Success<wire::HistoryPage>), OrderErrors)
+)]
 async fn history(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
@@ -147,6 +166,16 @@ async fn history(
     Ok(success("Messages retrieved", page))
 }
 
+/// Send a message (as `send-message`): stored, then `new-message` to the order's room.
+#[utoipa::path(
+    post, path = "/orders/{orderId}/messages", tag = "chat", security(("bearer" = [])),
+    params(OrderPath),
+    request_body(content = wire::SendBody, description = "The message; the path's order wins over a body `orderId`"),
+    responses(
+        (status = 201, description = "The stored message (or the original one, for a repeated `clientMessageId`)", body = Success<wire::Message>),
+        OrderErrors, Conflict, TooLarge, Limited, Unavailable
+    )
+)]
 async fn send(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
@@ -159,6 +188,29 @@ async fn send(
     Ok(success_with(StatusCode::CREATED, "Message sent", message))
 }
 
+/// Mark read (the original service's path).
+#[utoipa::path(
+    post, path = "/read/{orderId}", tag = "chat", security(("bearer" = [])),
+    params(OrderPath),
+    request_body(content = Option<wire::MarkReadBody>, description = "Optional: without `upToSeq`, everything"),
+    responses((status = 200, description = "The caller's read marker", body = Success<wire::ReadResult>), OrderErrors, TooLarge)
+)]
+async fn mark_read_first_path(
+    svc: State<Arc<ChatService>>,
+    me: Authed,
+    order_id: Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> ApiResult {
+    mark_read(svc, me, order_id, body).await
+}
+
+/// Move the caller's read marker forward (never back); `messages-read` when it moved.
+#[utoipa::path(
+    post, path = "/orders/{orderId}/read", tag = "chat", security(("bearer" = [])),
+    params(OrderPath),
+    request_body(content = Option<wire::MarkReadBody>, description = "Optional: without `upToSeq`, everything"),
+    responses((status = 200, description = "The caller's read marker", body = Success<wire::ReadResult>), OrderErrors, TooLarge)
+)]
 async fn mark_read(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
@@ -171,6 +223,22 @@ async fn mark_read(
     Ok(success("Messages marked as read", result))
 }
 
+/// Unread messages (the original service's path).
+#[utoipa::path(
+    get, path = "/unread", tag = "chat", security(("bearer" = [])),
+    params(UnreadQuery),
+    responses((status = 200, description = "Unread counts", body = Success<wire::Unread>), OrderErrors)
+)]
+async fn unread_first_path(svc: State<Arc<ChatService>>, me: Authed, q: Params) -> ApiResult {
+    unread(svc, me, q).await
+}
+
+/// Unread messages for the caller: of one order, or of all of theirs (with `byOrder`).
+#[utoipa::path(
+    get, path = "/unread-count", tag = "chat", security(("bearer" = [])),
+    params(UnreadQuery),
+    responses((status = 200, description = "Unread counts", body = Success<wire::Unread>), OrderErrors)
+)]
 async fn unread(State(svc): State<Arc<ChatService>>, Authed(me): Authed, q: Params) -> ApiResult {
     let q = query(q)?;
     let order = match q.get("orderId") {
@@ -181,20 +249,32 @@ async fn unread(State(svc): State<Arc<ChatService>>, Authed(me): Authed, q: Para
     Ok(success("Unread count retrieved", unread))
 }
 
+/// The caller's chats, newest activity first.
+#[utoipa::path(
+    get, path = "/orders", tag = "chat", security(("bearer" = [])),
+    responses((status = 200, description = "The caller's chats", body = Success<wire::ChatList>), AuthedErrors)
+)]
 async fn chats(State(svc): State<Arc<ChatService>>, Authed(me): Authed) -> ApiResult {
     Ok(success("Chats retrieved", svc.chats(&me).await?))
 }
 
-type MessagePath = Path<(String, String)>;
+type MessageIds = Path<(String, String)>;
 
 fn target((order, message): &(String, String)) -> Target<'_> {
     Target { order, message }
 }
 
+/// Edit one's own message (as `edit-message`).
+#[utoipa::path(
+    patch, path = "/orders/{orderId}/messages/{messageId}", tag = "chat", security(("bearer" = [])),
+    params(MessagePath),
+    request_body(content = wire::EditBody, description = "The new text"),
+    responses((status = 200, description = "The edited message", body = Success<wire::Message>), OrderErrors, Conflict, TooLarge)
+)]
 async fn edit(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
-    Path(ids): MessagePath,
+    Path(ids): MessageIds,
     body: Result<Bytes, BytesRejection>,
 ) -> ApiResult {
     let body = json_body(body, true)?.unwrap_or(Value::Null);
@@ -202,10 +282,16 @@ async fn edit(
     Ok(success("Message edited", svc.edit(&me, req).await?))
 }
 
+/// Delete a message (as `delete-message`): it becomes a tombstone.
+#[utoipa::path(
+    delete, path = "/orders/{orderId}/messages/{messageId}", tag = "chat", security(("bearer" = [])),
+    params(MessagePath),
+    responses((status = 200, description = "The tombstone", body = Success<wire::Message>), OrderErrors, Conflict)
+)]
 async fn delete(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
-    Path(ids): MessagePath,
+    Path(ids): MessageIds,
 ) -> ApiResult {
     let req = DeleteRequest::parse(&Value::Null, Some(target(&ids)))?;
     Ok(success("Message deleted", svc.delete(&me, req).await?))
@@ -225,6 +311,12 @@ async fn react(
     Ok(success("Reactions updated", svc.react(me, req, add).await?))
 }
 
+/// Add one's reaction (as `add-reaction`).
+#[utoipa::path(
+    put, path = "/orders/{orderId}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+    params(ReactionPath),
+    responses((status = 200, description = "The message's reactions", body = Success<wire::Reactions>), OrderErrors, Conflict, Limited)
+)]
 async fn add_reaction(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
@@ -233,6 +325,12 @@ async fn add_reaction(
     react(&svc, &me, ids, true).await
 }
 
+/// Remove one's reaction (as `remove-reaction`).
+#[utoipa::path(
+    delete, path = "/orders/{orderId}/messages/{messageId}/reactions/{emoji}", tag = "chat", security(("bearer" = [])),
+    params(ReactionPath),
+    responses((status = 200, description = "The message's reactions", body = Success<wire::Reactions>), OrderErrors, Conflict)
+)]
 async fn remove_reaction(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
@@ -241,10 +339,16 @@ async fn remove_reaction(
     react(&svc, &me, ids, false).await
 }
 
+/// A message's earlier states (the audit trail): admins only.
+#[utoipa::path(
+    get, path = "/orders/{orderId}/messages/{messageId}/revisions", tag = "chat", security(("bearer" = [])),
+    params(MessagePath),
+    responses((status = 200, description = "The earlier states, oldest first", body = Success<wire::Revisions>), OrderErrors)
+)]
 async fn revisions(
     State(svc): State<Arc<ChatService>>,
     Authed(me): Authed,
-    Path((order, message)): MessagePath,
+    Path((order, message)): MessageIds,
 ) -> ApiResult {
     let order = OrderRef::parse(&order)?;
     let message = MessageId::parse(&message)?;
@@ -254,6 +358,12 @@ async fn revisions(
     ))
 }
 
+/// Search the caller's orders' messages, newest first (§13).
+#[utoipa::path(
+    get, path = "/search", tag = "chat", security(("bearer" = [])),
+    params(SearchQuery),
+    responses((status = 200, description = "A page of results", body = Success<wire::SearchPage>), OrderErrors)
+)]
 async fn search(State(svc): State<Arc<ChatService>>, Authed(me): Authed, q: Params) -> ApiResult {
     let req = SearchRequest::parse(&query(q)?)?;
     Ok(success("Search results", svc.search(&me, req).await?))

@@ -1,21 +1,23 @@
 //! A message as the wire shows it (PROTOCOL.md section 4), with its sender and read state.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::{AttachmentKind, Reaction, ReadMarker, StoredMessage, User, UserType, rfc3339};
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Sender {
     pub id: String,
     pub name: String,
+    #[schema(required)]
     pub display_image: Option<String>,
     #[serde(rename = "type")]
     pub user_type: UserType,
 }
 
 /// An attachment as every rendering shows it (§12): what it is, and signed links to it.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
     pub id: String,
@@ -35,12 +37,12 @@ pub struct Attachment {
 }
 
 /// An attachment named by id only (the audit trail's earlier states).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 pub struct AttachmentRef {
     pub id: String,
 }
 
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Message {
     pub id: String,
@@ -57,17 +59,21 @@ pub struct Message {
     pub client_message_id: Option<String>,
     pub is_read: bool,
     pub read_by: Vec<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub updated_at: String,
     /// The order's `rev` at this message's latest change (§10).
     pub rev: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to: Option<ReplyTo>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub edited_at: Option<String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deleted: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(format = DateTime)]
     pub deleted_at: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub deleted_by: Option<String>,
@@ -76,7 +82,7 @@ pub struct Message {
 }
 
 /// The message a reply answers, as it is now.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReplyTo {
     pub id: String,
@@ -107,7 +113,7 @@ impl ReplyTo {
 }
 
 /// One emoji on a message: how many reacted with it, and who (in the order they did).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionCount {
     pub emoji: String,

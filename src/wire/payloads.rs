@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 use std::collections::BTreeMap;
+use utoipa::ToSchema;
 
 use super::{AttachmentRef, Message, ReactionCount};
 use crate::domain::UserType;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionStatus {
     pub status: &'static str,
@@ -15,7 +16,7 @@ pub struct ConnectionStatus {
     pub user_type: UserType,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Participant {
     pub id: String,
     pub name: String,
@@ -24,7 +25,7 @@ pub struct Participant {
     pub online: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Joined {
     pub order_id: String,
@@ -36,7 +37,7 @@ pub struct Joined {
     pub rev: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryPage {
     pub messages: Vec<Message>,
@@ -45,7 +46,7 @@ pub struct HistoryPage {
 }
 
 /// The `add-reaction` / `remove-reaction` result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Reactions {
     pub order_id: String,
@@ -55,7 +56,7 @@ pub struct Reactions {
 }
 
 /// `reaction-updated`: one user's reaction added or removed, and the message's new list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReactionUpdated {
     pub order_id: String,
@@ -69,28 +70,29 @@ pub struct ReactionUpdated {
 }
 
 /// One earlier state of a message (the audit trail, admins only).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RevisionEntry {
     pub message: String,
     pub attachments: Vec<AttachmentRef>,
     pub edited_by: String,
+    #[schema(format = DateTime)]
     pub edited_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Revisions {
     pub revisions: Vec<RevisionEntry>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypingUser {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserTyping {
     pub order_id: String,
@@ -99,7 +101,7 @@ pub struct UserTyping {
 }
 
 /// `user-joined` and `user-left`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Presence {
     pub order_id: String,
@@ -109,38 +111,42 @@ pub struct Presence {
     pub name: String,
     #[serde(rename = "type")]
     pub user_type: UserType,
+    #[schema(format = DateTime)]
     pub timestamp: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MessagesRead {
     pub order_id: String,
     pub user_id: String,
     pub last_read_seq: i64,
+    #[schema(required)]
     pub last_read_message_id: Option<String>,
+    #[schema(format = DateTime)]
     pub read_at: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ReadResult {
     pub order_id: String,
     pub user_id: String,
     pub last_read_seq: i64,
+    #[schema(required, format = DateTime)]
     pub read_at: Option<String>,
     pub marked: bool,
 }
 
 /// The `leave-order-chat` result.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Left {
     pub order_id: String,
 }
 
 /// The `typing` result; `throttled` when the event was dropped (a start sent too often).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TypingResult {
     pub order_id: String,
@@ -150,28 +156,30 @@ pub struct TypingResult {
 }
 
 /// A user as the internal API returns it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserSaved {
     pub id: String,
     pub name: String,
     #[serde(rename = "type")]
     pub user_type: UserType,
+    #[schema(required)]
     pub display_image: Option<String>,
     pub blocked: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct OrderUpdated {
     pub order_id: String,
+    #[schema(required)]
     pub order_number: Option<String>,
     pub status: String,
     pub customer_id: String,
     pub agent_ids: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Unread {
     pub count: i64,
@@ -180,23 +188,25 @@ pub struct Unread {
     pub by_order: Option<BTreeMap<String, i64>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ChatListEntry {
     pub order_id: String,
+    #[schema(required)]
     pub order_number: Option<String>,
     pub status: String,
+    #[schema(required)]
     pub last_message: Option<Message>,
     pub unread: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ChatList {
     pub orders: Vec<ChatListEntry>,
 }
 
 /// The `error` event's payload (when a failing event had no ack callback).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ErrorEvent {
     pub message: String,
@@ -211,40 +221,44 @@ pub struct ErrorEvent {
 
 /// One search match: the message, and a plain-text snippet with the matched words' offsets
 /// (`[start, end)` in JavaScript string indices).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchResult {
     pub order_id: String,
+    #[schema(required)]
     pub order_number: Option<String>,
     pub message: Message,
     pub snippet: String,
     pub highlights: Vec<[usize; 2]>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SearchPage {
     pub results: Vec<SearchResult>,
     /// `before` for the next page; null on the last one.
+    #[schema(required)]
     pub next_cursor: Option<String>,
 }
 
 /// `session-expiring`: the token runs out at `expiresAt`; answer with `refresh-token`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionExpiring {
+    #[schema(format = DateTime)]
     pub expires_at: String,
 }
 
 /// The `refresh-token` result: the socket now lives until `expiresAt`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionRefreshed {
+    #[schema(required, format = DateTime)]
     pub expires_at: Option<String>,
 }
 
 /// `removed-from-order`: the backend took this user off the order; nothing of it reaches them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RemovedFromOrder {
     pub order_id: String,
