@@ -70,11 +70,21 @@ pub(super) fn order_field(o: &Map<String, Value>) -> ChatResult<OrderRef> {
     }
 }
 
+/// A JSON number that is an integer. JSON has one number type: `5.0` is the integer 5 (as in
+/// JavaScript and JSON Schema), though serde reads it as a float.
+fn integer(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| {
+        let f = v.as_f64()?;
+        // Beyond 2^53 a float no longer names one integer.
+        (f.fract() == 0.0 && f.abs() <= 9_007_199_254_740_992.0).then_some(f as i64)
+    })
+}
+
 /// An optional non-negative integer field (`seq` cursors).
 pub fn seq_field(o: &Map<String, Value>, name: &str) -> ChatResult<Option<i64>> {
     match o.get(name) {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_i64() {
+        Some(v) => match integer(v) {
             Some(n) if n >= 0 => Ok(Some(n)),
             _ => Err(ChatError::validation(format!(
                 "{name} must be a non-negative integer"
@@ -101,7 +111,7 @@ impl JoinRequest {
             Value::Object(o) => {
                 let limit = match o.get("limit") {
                     None | Some(Value::Null) => None,
-                    Some(l) => Some(l.as_i64().ok_or_else(|| {
+                    Some(l) => Some(integer(l).ok_or_else(|| {
                         ChatError::validation(format!(
                             "limit must be an integer from 1 to {MAX_HISTORY_LIMIT}"
                         ))

@@ -112,3 +112,20 @@ fn mark_read_takes_an_optional_seq() {
         "VALIDATION"
     );
 }
+
+#[test]
+fn an_integral_number_is_an_integer_however_written() {
+    // JSON has one number type: a client (or schemathesis) may write 3 as 3.0.
+    let r = MarkReadRequest::parse(&json!({"orderId":"o-1","upToSeq":3.0})).unwrap();
+    assert_eq!(r.up_to_seq, Some(3));
+    let j = JoinRequest::parse(&json!({"orderId":"o-1","since":2.0,"limit":10.0})).unwrap();
+    assert_eq!((j.since, j.limit), (Some(2), 10));
+    for bad in [json!(2.5), json!(-1.0), json!(1e300)] {
+        assert_eq!(
+            code_of(MarkReadRequest::parse(
+                &json!({"orderId":"o-1","upToSeq":bad})
+            )),
+            "VALIDATION"
+        );
+    }
+}
