@@ -6,7 +6,8 @@
 # Redis and S3 (moto) in a temp dir on loopback ports, runs fmt, clippy, the Rust tests (the
 # storage suite on SQLite and on PostgreSQL, the blob suite on a folder and on S3), the
 # Socket.IO end-to-end suite on both backends, the multi-node tests (S3 shared), the browser
-# tests and a short load-tool smoke, then stops everything it started.
+# tests, schemathesis against the OpenAPI document on both backends, tsc over the typed
+# Socket.IO client, and a short load-tool smoke, then stops everything it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -34,6 +35,12 @@ if ! command -v moto_server >/dev/null 2>&1; then
   log "installing moto[server] from PyPI (an S3-compatible test server)"
   command -v pip3 >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
   pip3 install --quiet "moto[server]" 2>/dev/null || pip3 install --quiet --break-system-packages "moto[server]"
+fi
+# schemathesis tests the served OpenAPI document (tests/schemathesis/run.sh).
+if ! command -v schemathesis >/dev/null 2>&1; then
+  log "installing schemathesis from PyPI"
+  command -v pip3 >/dev/null 2>&1 || { apt-get update -qq; DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-pip >/dev/null; }
+  pip3 install --quiet schemathesis 2>/dev/null || pip3 install --quiet --break-system-packages schemathesis
 fi
 
 log "npm packages (tests/js)"
@@ -103,7 +110,13 @@ createdb_e2e() {
   psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -c "CREATE DATABASE $name" postgres
   echo "postgres://postgres@127.0.0.1:$PG_PORT/$name"
 }
+log "schemathesis against the OpenAPI document on SQLite"
+bash tests/schemathesis/run.sh
+log "schemathesis against the OpenAPI document on PostgreSQL"
+bash tests/schemathesis/run.sh "$(createdb_e2e schemathesis)"
 cd "$ROOT/tests/js"
+log "TypeScript declarations of the events: tsc --strict over a typed client and wrong usages"
+node --test types/
 log "end-to-end suite (socket.io-client) on SQLite"
 node --test --test-concurrency=1 e2e/
 log "end-to-end suite (socket.io-client) on PostgreSQL"

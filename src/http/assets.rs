@@ -27,6 +27,11 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     Router::new()
         .route("/", get(|| async { asset("chat.html") }))
         .route("/chat.html", get(|| async { asset("chat.html") }))
+        // The TypeScript declarations of the Socket.IO events, for apps' typed clients.
+        .route(
+            "/order-chat.d.ts",
+            get(|| async { asset("order-chat.d.ts") }),
+        )
         .route(
             "/socket.io/socket.io.js",
             get(|| async { asset(SOCKET_IO_BUNDLE) }),
