@@ -30,3 +30,23 @@ test('wrong usages do not compile, each where it is', () => {
   for (const line of refused) assert.ok(erred.has(line), `line ${line} of wrong.ts compiled:\n${lines[line - 1]}\n${r.out}`);
   for (const line of erred) assert.ok(refused.includes(line), `an unexpected error on line ${line}:\n${r.out}`);
 });
+
+test('the declarations name every event the server handles and emits', () => {
+  const root = join(here, '..', '..', '..');
+  const dts = readFileSync(join(root, 'web', 'order-chat.d.ts'), 'utf8');
+  const block = (name) => {
+    const start = dts.indexOf(`export interface ${name} {`);
+    assert.ok(start >= 0, name);
+    return dts.slice(start, dts.indexOf('\n}', start));
+  };
+  const keys = (name) => new Set([...block(name).matchAll(/^ {2}'?([a-z-]+)'?: \(/gm)].map((m) => m[1]));
+  // The server's events: `ServerEvent::name` in src/wire/event.rs.
+  const emitted = [...readFileSync(join(root, 'src', 'wire', 'event.rs'), 'utf8')
+    .matchAll(/ServerEvent::\w+\(_\) => "([a-z-]+)"/g)].map((m) => m[1]);
+  // The client's events: each `on(s, "name", …)` in src/socket/mod.rs.
+  const handled = [...readFileSync(join(root, 'src', 'socket', 'mod.rs'), 'utf8')
+    .matchAll(/on\(s, "([a-z-]+)"/g)].map((m) => m[1]);
+  assert.ok(emitted.length >= 14 && handled.length >= 10, `${emitted} / ${handled}`);
+  assert.deepEqual([...keys('ServerToClientEvents')].sort(), [...emitted].sort());
+  assert.deepEqual([...keys('ClientToServerEvents')].sort(), [...handled].sort());
+});
