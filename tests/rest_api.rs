@@ -442,6 +442,37 @@ async fn the_internal_api_needs_its_key_and_valid_bodies() {
     )
     .await;
     assert_eq!(s, 400);
+    // Control characters in a name or an image link are refused (PostgreSQL cannot even store
+    // a NUL in text: schemathesis found it as a 500 there).
+    for bad in [
+        json!({"name": "Ada\u{0}", "type": "customer"}),
+        json!({"name": "Ada\nObi", "type": "customer"}),
+        json!({"name": "Ada", "type": "customer", "displayImage": "https://cdn/\u{0}.png"}),
+    ] {
+        let (s, r) = call(
+            &b,
+            "PUT",
+            "/api/v0/internal/users/c1",
+            Some(INTERNAL_KEY),
+            Some(bad.clone()),
+        )
+        .await;
+        assert_eq!(
+            (s, r["code"].as_str().unwrap()),
+            (400, "VALIDATION"),
+            "{bad}"
+        );
+    }
+    let order = json!({"status": "shopping", "customer": {"id": "c9", "name": "C\u{0}"}});
+    let (s, r) = call(
+        &b,
+        "PUT",
+        "/api/v0/internal/orders/o9",
+        Some(INTERNAL_KEY),
+        Some(order),
+    )
+    .await;
+    assert_eq!((s, r["code"].as_str().unwrap()), (400, "VALIDATION"));
     // A blocked user is refused by the REST API with 403.
     call(
         &b,

@@ -23,15 +23,24 @@ pub struct UserUpsert {
     pub blocked: Option<bool>,
 }
 
+/// Names and image links are shown to people and stored as text: no control characters (and
+/// PostgreSQL cannot store a NUL in text at all).
+fn has_control(s: &str) -> bool {
+    s.chars().any(char::is_control)
+}
+
 fn text(o: &Map<String, Value>, key: &str, what: &str) -> ChatResult<String> {
     match o.get(key) {
         Some(Value::String(s))
-            if !s.trim().is_empty() && s.trim().chars().count() <= MAX_NAME_CHARS =>
+            if !s.trim().is_empty()
+                && s.trim().chars().count() <= MAX_NAME_CHARS
+                && !has_control(s) =>
         {
             Ok(s.trim().to_owned())
         }
         _ => Err(ChatError::validation(format!(
-            "{what} must be a non-empty string of at most {MAX_NAME_CHARS} characters"
+            "{what} must be a non-empty string of at most {MAX_NAME_CHARS} characters, \
+             without control characters"
         ))),
     }
 }
@@ -39,11 +48,11 @@ fn text(o: &Map<String, Value>, key: &str, what: &str) -> ChatResult<String> {
 fn optional_text(o: &Map<String, Value>, key: &str) -> ChatResult<Option<String>> {
     match o.get(key) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.len() <= 2048 => {
+        Some(Value::String(s)) if s.len() <= 2048 && !has_control(s) => {
             Ok(Some(s.trim().to_owned()).filter(|s| !s.is_empty()))
         }
         _ => Err(ChatError::validation(format!(
-            "{key} must be a string of at most 2048 characters"
+            "{key} must be a string of at most 2048 characters, without control characters"
         ))),
     }
 }

@@ -59,8 +59,9 @@ pub struct MarkReadBody {
     up_to_seq: Option<i64>,
 }
 
-// Names are trimmed as Rust trims (Unicode White_Space): JavaScript's `\s` lacks U+0085 and
-// has U+FEFF, hence the pattern of "a character that is not trimmed".
+// Names: no control characters (Unicode Cc), and one character that trimming keeps. Rust trims
+// Unicode White_Space: JavaScript's `\s` has U+FEFF, which Rust keeps (U+0085, which `\s`
+// lacks, is a control character).
 
 /// A person named by an order: created or updated in the directory.
 #[derive(ToSchema)]
@@ -69,9 +70,13 @@ pub struct PersonBody {
     #[schema(pattern = r"^[A-Za-z0-9._:@-]{1,64}$")]
     id: String,
     /// 1–200 characters after trimming.
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]|\uFEFF")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*(?:[^\s\u0000-\u001F\u007F-\u009F]|\uFEFF)[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     name: String,
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     display_image: Option<String>,
 }
 
@@ -103,11 +108,15 @@ pub enum DirectoryUserType {
 #[derive(ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserBody {
-    #[schema(min_length = 1, max_length = 200, pattern = r"[^\s\u0085]|\uFEFF")]
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*(?:[^\s\u0000-\u001F\u007F-\u009F]|\uFEFF)[^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     name: String,
     #[serde(rename = "type")]
     user_type: DirectoryUserType,
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = r"^[^\u0000-\u001F\u007F-\u009F]*$")]
     display_image: Option<String>,
     /// Left out: the stored value is kept. Blocking disconnects the user's sockets.
     blocked: Option<bool>,
