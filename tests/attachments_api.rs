@@ -515,6 +515,30 @@ async fn the_compatibility_upload_and_its_image_url() {
     let rendered = m["imageUrl"].as_str().unwrap();
     assert!(rendered.contains("sig="));
     assert_eq!(get(&b, rendered, None, &[]).await.status, 200);
+
+    // An orderId part longer than any id is a bad id (400), not a file over the limit (413):
+    // schemathesis found the 413.
+    let body = multipart(&[
+        Part {
+            name: "orderId",
+            file_name: None,
+            bytes: vec![b'x'; 300],
+        },
+        file("photo.webp", webp(8, 8)),
+    ]);
+    let req = Request::post("/api/v0/chat/upload-image")
+        .header("authorization", format!("Bearer {}", token("cust")))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={BOUNDARY}"),
+        )
+        .body(Body::from(body))
+        .unwrap();
+    let a = send_raw(&b, req).await;
+    assert_eq!(
+        (a.status, a.json()["code"].clone()),
+        (400, json!("VALIDATION"))
+    );
 }
 
 #[tokio::test]

@@ -267,7 +267,13 @@ async fn upload_compat(
         {
             match field.name() {
                 Some("orderId") => {
-                    let text = read_part(&mut field, 256).await?;
+                    // An id is at most 64 characters: a longer part is a bad id, not a big file.
+                    let text = read_part(&mut field, 256).await.map_err(|e| match e {
+                        ChatError::PayloadTooLarge(_) => ChatError::validation(
+                            "orderId must be 1-64 characters of letters, digits and . _ : @ -",
+                        ),
+                        other => other,
+                    })?;
                     let text = std::str::from_utf8(&text)
                         .map_err(|_| ChatError::validation("orderId must be text"))?;
                     let order = OrderRef::parse(text.trim())?;
