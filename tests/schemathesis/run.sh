@@ -49,7 +49,8 @@ done
 echo "order-chat at $URL ($DATABASE_URL)"
 
 # The Socket.IO declarations are served with the page.
-curl -fsS "$URL/order-chat.d.ts" | grep -q 'export interface ClientToServerEvents' ||
+curl -fsS -o "$WORK/order-chat.d.ts" "$URL/order-chat.d.ts" &&
+  grep -q 'export interface ClientToServerEvents' "$WORK/order-chat.d.ts" ||
   { echo "/order-chat.d.ts is not served" >&2; exit 1; }
 
 internal() {
