@@ -18,6 +18,7 @@ mod report;
 mod run;
 mod setup;
 mod stats;
+mod upload;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;

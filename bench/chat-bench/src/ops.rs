@@ -11,6 +11,7 @@ use crate::conn::{AckOutcome, Conn, ack_result};
 use crate::mix::{Kind, Op, Recent};
 use crate::run::ConnStats;
 use crate::stats::{self, now_ns, record_us};
+use crate::upload::Uploader;
 
 /// One kind's figures for operations issued inside the measured window.
 #[derive(Default)]
@@ -54,6 +55,8 @@ pub struct Worker<'a> {
     pub recent: Option<&'a Mutex<Recent>>,
     pub in_window: fn(u64) -> bool,
     pub n: u64,
+    /// `--attachments`: where this connection's uploads go (None without the option).
+    pub uploader: Option<Uploader<'a>>,
 }
 
 /// An operation on its way: its kind, when it was issued, whether inside the window.
@@ -62,6 +65,8 @@ pub struct Issued {
     t: u64,
     win: bool,
     stage: Stage,
+    /// A send carrying an uploaded attachment.
+    attached: bool,
 }
 
 impl Worker<'_> {
@@ -71,7 +76,47 @@ impl Worker<'_> {
         op: Op,
         stage: Stage,
     ) -> impl Future<Output = (Issued, AckOutcome)> + Send + use<> {
+        self.issue_with(op, stage, None)
+    }
+
+    /// Upload the `--attachments` image for the next send; its id, or None (no uploader, or
+    /// the upload failed: counted as `upload:<code>`, and the text is then sent without it).
+    /// The upload is timed and counted on its own (when it starts inside the window); the
+    /// send's own figures (ack, end-to-end) start once the upload answered.
+    pub async fn upload(&self, stage: Stage) -> Option<String> {
+        let u = self.uploader.as_ref()?;
         let t = now_ns();
+        let r = u.upload().await;
+        let us = now_ns().saturating_sub(t) / 1000;
+        let win = stage == Stage::Load && (self.in_window)(t);
+        let mut st = self.stats.lock().unwrap();
+        if win {
+            st.uploads.issued += 1;
+        }
+        match r {
+            Ok(id) => {
+                if win {
+                    st.uploads.ok += 1;
+                    record_us(st.uploads.hist.get_or_insert_with(stats::histogram), us);
+                }
+                Some(id)
+            }
+            Err(code) => {
+                st.errors.add(&format!("upload:{code}"), 1);
+                None
+            }
+        }
+    }
+
+    /// [`Worker::issue`], a send carrying `attachment` when there is one.
+    pub fn issue_with(
+        &mut self,
+        op: Op,
+        stage: Stage,
+        attachment: Option<String>,
+    ) -> impl Future<Output = (Issued, AckOutcome)> + Send + use<> {
+        let t = now_ns();
+        let attached = attachment.is_some();
         let kind = op.kind();
         let payload = match op {
             Op::Send { reply_to } => {
@@ -83,6 +128,9 @@ impl Worker<'_> {
                 self.n += 1;
                 if let Some(r) = reply_to {
                     p["replyToId"] = Value::String(r);
+                }
+                if let Some(id) = attachment {
+                    p["attachmentIds"] = json!([id]);
                 }
                 p
             }
@@ -108,6 +156,7 @@ impl Worker<'_> {
                     t,
                     win,
                     stage,
+                    attached,
                 },
                 fut.await,
             )
@@ -134,6 +183,9 @@ impl Worker<'_> {
                     let s = &mut st.ops[kind.index()];
                     s.ok += 1;
                     record_us(s.hist.get_or_insert_with(stats::histogram), us);
+                    if issued.attached {
+                        st.attached_ok += 1;
+                    }
                 }
                 true
             }

@@ -80,6 +80,26 @@ pub fn report(env: &Env, args: &RunArgs, all: &ConnStats, s: &Setup) -> bool {
         "  send->ack  p50/p95/p99/max   {}",
         cell_ms(hist(Kind::Send))
     );
+    if args.attachments > 0 {
+        let u = &all.uploads;
+        println!(
+            "  uploads/s           {:>10.1}   ({} of {} ok; upload p50/p95/p99/max   {})",
+            u.ok as f64 / d,
+            u.ok,
+            u.issued,
+            cell_ms(u.hist.as_ref().unwrap_or(&empty))
+        );
+        println!(
+            "  with an attachment  {:>10.1}/s ({} stored, {:.1}% of the stored messages)",
+            all.attached_ok as f64 / d,
+            all.attached_ok,
+            if sends.ok > 0 {
+                all.attached_ok as f64 * 100.0 / sends.ok as f64
+            } else {
+                0.0
+            }
+        );
+    }
     if let Some(x) = s.extras_s {
         println!(
             "  history extras      {} replies and reactions stored in {x:.1}s (not measured)",
@@ -158,6 +178,14 @@ pub fn report(env: &Env, args: &RunArgs, all: &ConnStats, s: &Setup) -> bool {
         "deliveries_per_s": r1(deliveries_per_s),
         "e2e_ms": summary_ms(e2e),
         "ack_ms": summary_ms(hist(Kind::Send)),
+        "attachments_pct": args.attachments,
+        "uploads": {
+            "issued": all.uploads.issued,
+            "ok": all.uploads.ok,
+            "per_s": r1(all.uploads.ok as f64 / d),
+            "ms": summary_ms(all.uploads.hist.as_ref().unwrap_or(&empty)),
+        },
+        "attached_ok": all.attached_ok,
         "history_extras": args.history_extras,
         "extras_ok": all.extras_ok,
         "extras_s": s.extras_s.map(r1),

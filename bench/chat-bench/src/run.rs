@@ -30,6 +30,7 @@ use crate::conn::{Conn, EventSink};
 use crate::mix::{EMOJI, Op, Recent, Rng};
 use crate::ops::{OpStats, Stage, Worker, outcome_code, sent_at};
 use crate::stats::{self, Counts, now_ns, record_us};
+use crate::upload::{self, Uploader};
 use crate::{Env, report, setup};
 
 #[derive(Debug, Args, Clone)]
@@ -73,6 +74,15 @@ pub struct RunArgs {
     /// join round: in-flight deliveries arrive, and the server's writer settles.
     #[arg(long, default_value_t = 0.5)]
     pub join_pause: f64,
+    /// Percentage of each connection's sends that first upload an image through REST (`POST
+    /// /api/v0/chat/orders/{id}/attachments`, the connection's bearer token) and then send with
+    /// its id in `attachmentIds` (0: text only). With `--rate`, the upload is awaited before
+    /// that tick's send.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub attachments: u32,
+    /// The file `--attachments` uploads (default: a built-in 640×480 JPEG of 67 KB).
+    #[arg(long)]
+    pub attachment_file: Option<std::path::PathBuf>,
 }
 
 /// Replies each order gets from `--history-extras` (a third of a 50-message page).
@@ -117,6 +127,10 @@ pub(crate) struct ConnStats {
     pub(crate) join_replies: u64,
     pub(crate) join_reacted: u64,
     pub(crate) joins_ok: u64,
+    /// `--attachments`: uploads started in the window (their time to the 201).
+    pub(crate) uploads: OpStats,
+    /// Stored messages of the window that carry an attachment.
+    pub(crate) attached_ok: u64,
 }
 
 impl ConnStats {
@@ -141,6 +155,8 @@ impl ConnStats {
         self.join_replies += o.join_replies;
         self.join_reacted += o.join_reacted;
         self.joins_ok += o.joins_ok;
+        self.uploads.merge(&o.uploads);
+        self.attached_ok += o.attached_ok;
         for (a, b) in [
             (&mut self.e2e_hist, &o.e2e_hist),
             (&mut self.join_hist, &o.join_hist),
@@ -231,6 +247,8 @@ struct Ctx {
     total: usize,
     /// (send start, send end) as Instants, set before Phase::Send.
     schedule: OnceLock<(Instant, Instant)>,
+    /// `--attachments`: the multipart body of each upload.
+    upload_body: Vec<u8>,
 }
 
 enum Ready {
@@ -304,6 +322,15 @@ async fn participant(
         recent: recent.as_deref(),
         in_window,
         n: 0,
+        uploader: (ctx.args.attachments > 0).then(|| Uploader {
+            addr: ctx.target.addr,
+            source: setup::source(k, ctx.sources),
+            host: &ctx.target.host_header,
+            token: &token,
+            order: &order,
+            body: &ctx.upload_body,
+            timeout: ctx.ack_timeout,
+        }),
     };
     let mut rng = Rng::new(k as u64 + 1);
 
@@ -407,6 +434,11 @@ async fn load_loop(
     end: Instant,
 ) {
     let (changes, edit_share) = (ctx.args.changes, ctx.args.edit_share);
+    let attach_pct = ctx.args.attachments;
+    // Only drawn when the option is on: without it the mix's choices are those of before.
+    let attach = move |op: &Op, rng: &mut Rng| {
+        attach_pct > 0 && matches!(op, Op::Send { .. }) && rng.below(100) < attach_pct
+    };
     let recent = w.recent;
     let next = move |rng: &mut Rng| match recent {
         Some(r) => r.lock().unwrap().next_op(rng, changes, edit_share),
@@ -418,7 +450,11 @@ async fn load_loop(
         tokio::time::sleep_until(start.into()).await;
         while Instant::now() < end && w.conn.is_open() {
             let op = next(rng);
-            let r = w.issue(op, Stage::Load).await;
+            let attachment = match attach(&op, rng) {
+                true => w.upload(Stage::Load).await,
+                false => None,
+            };
+            let r = w.issue_with(op, Stage::Load, attachment).await;
             w.record(r);
         }
         return;
@@ -436,7 +472,11 @@ async fn load_loop(
                     break;
                 }
                 let op = next(rng);
-                inflight.push(w.issue(op, Stage::Load));
+                let attachment = match attach(&op, rng) {
+                    true => w.upload(Stage::Load).await,
+                    false => None,
+                };
+                inflight.push(w.issue_with(op, Stage::Load, attachment));
             }
             Some(r) = inflight.next(), if !inflight.is_empty() => {
                 w.record(r);
@@ -476,6 +516,24 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
     if args.history_extras {
         mode += ", history extras";
     }
+    let upload_body = if args.attachments > 0 {
+        let (name, bytes) = match &args.attachment_file {
+            Some(path) => (
+                path.file_name()
+                    .map_or("file".into(), |n| n.to_string_lossy().into_owned()),
+                std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?,
+            ),
+            None => ("photo.jpg".into(), upload::DEFAULT_IMAGE.to_vec()),
+        };
+        mode += &format!(
+            ", {}% of sends with an uploaded attachment ({name}, {} bytes)",
+            args.attachments,
+            bytes.len()
+        );
+        upload::form(&name, &bytes)
+    } else {
+        Vec::new()
+    };
     eprintln!(
         "chat-bench run: target={} url={} {} orders x {p} participants = {total} connections, {mode}, {}s (+{}s warm-up), prefix {}",
         c.target, c.url, args.orders, args.duration, args.warmup, env.naming.prefix
@@ -510,6 +568,7 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
         join_sem: Semaphore::new(args.join_concurrency.max(1)),
         total,
         schedule: OnceLock::new(),
+        upload_body,
         args: args.clone(),
     });
     let (ready_tx, mut ready_rx) = mpsc::unbounded_channel();
