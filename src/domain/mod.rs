@@ -25,6 +25,8 @@ pub use ids::{ClientMessageId, IdError, MessageId, OrderId, OrderRef, UserId};
 pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
 pub use order::{Order, OrderStatus};
 pub use read::ReadMarker;
-pub use search::{MAX_QUERY_CHARS, SearchCursor, SearchQuery, SearchTerms, Snippet, fold, snippet};
+pub use search::{
+    MAX_QUERY_CHARS, SearchCursor, SearchHit, SearchQuery, SearchTerms, Snippet, fold, snippet,
+};
 pub use time::{Millis, now_millis, rfc3339};
 pub use user::{ProfileSource, User, UserType};

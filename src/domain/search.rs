@@ -5,7 +5,7 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
 
-use super::{IdError, Millis};
+use super::IdError;
 
 pub const MAX_QUERY_CHARS: usize = 200;
 /// A snippet is at most this many characters of the message.
@@ -85,10 +85,12 @@ impl SearchTerms {
     }
 }
 
-/// Where a search continues: the last result's time and id (newest first).
+/// Where a search continues: the last result's place in the store's newest-first order and its
+/// id. The place is the backend's own (SQLite: the row's position in the full-text index, which
+/// follows the order messages were stored in; PostgreSQL: `createdAt`), so a cursor is opaque.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SearchCursor {
-    pub created_at: Millis,
+    pub position: i64,
     pub id: String,
 }
 
@@ -96,17 +98,24 @@ impl SearchCursor {
     pub fn parse(s: &str) -> Result<Self, IdError> {
         const BAD: IdError = IdError("before must be a nextCursor from an earlier page");
         let (t, id) = s.split_once('.').ok_or(BAD)?;
-        let created_at = t.parse::<i64>().map_err(|_| BAD)?;
+        let position = t.parse::<i64>().map_err(|_| BAD)?;
         let id = super::MessageId::parse(id).map_err(|_| BAD)?;
         Ok(SearchCursor {
-            created_at,
+            position,
             id: id.as_str().to_owned(),
         })
     }
 
     pub fn encode(&self) -> String {
-        format!("{}.{}", self.created_at, self.id)
+        format!("{}.{}", self.position, self.id)
     }
+}
+
+/// A message found, and where the next page starts if it is the last of this one.
+#[derive(Debug, Clone)]
+pub struct SearchHit {
+    pub message: super::StoredMessage,
+    pub cursor: SearchCursor,
 }
 
 /// A search as the store runs it: these terms, in these orders, newest first.

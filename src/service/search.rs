@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use super::requests::SearchRequest;
 use super::{Access, Caller, ChatService};
-use crate::domain::{Order, OrderRef, SearchCursor, SearchQuery, StoredMessage, snippet};
+use crate::domain::{Order, OrderRef, SearchQuery, StoredMessage, snippet};
 use crate::error::ChatResult;
 use crate::wire;
 
@@ -27,16 +27,14 @@ impl ChatService {
             before: req.before.as_ref(),
             limit: req.limit + 1,
         };
-        let mut found = self.store.search(query).await?;
-        let more = found.len() > req.limit as usize;
-        found.truncate(req.limit as usize);
-        let next_cursor = more.then(|| found.last()).flatten().map(|m| {
-            SearchCursor {
-                created_at: m.created_at,
-                id: m.id.clone(),
-            }
-            .encode()
-        });
+        let mut hits = self.store.search(query).await?;
+        let more = hits.len() > req.limit as usize;
+        hits.truncate(req.limit as usize);
+        let next_cursor = more
+            .then(|| hits.last())
+            .flatten()
+            .map(|h| h.cursor.encode());
+        let found: Vec<StoredMessage> = hits.into_iter().map(|h| h.message).collect();
 
         // Render per order (receipts, reactions, replies are per order), keeping the order.
         let mut by_order: Vec<(Order, Vec<StoredMessage>)> = Vec::new();

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use crate::domain::{
     Applied, Attachment, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage,
-    Order, OrderId, Page, ProfileSource, Reaction, ReadMarker, Revision, SearchQuery,
+    Order, OrderId, Page, ProfileSource, Reaction, ReadMarker, Revision, SearchHit, SearchQuery,
     StoredAttachment, StoredMessage, User, UserId,
 };
 
@@ -125,8 +125,8 @@ pub trait ReactionStore: Send + Sync {
 #[async_trait]
 pub trait SearchIndex: Send + Sync {
     /// Messages whose words start with every term, not deleted, in the query's orders,
-    /// newest first (`created_at`, then id), at most `limit`.
-    async fn search(&self, query: SearchQuery<'_>) -> StoreResult<Vec<StoredMessage>>;
+    /// newest first, at most `limit`, each with the cursor of the page after it.
+    async fn search(&self, query: SearchQuery<'_>) -> StoreResult<Vec<SearchHit>>;
 }
 
 /// Uploaded files (their bytes are in the blob store), who may take them, and their removal;
