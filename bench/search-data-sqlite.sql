@@ -33,7 +33,7 @@ SELECT 'm' || i, 'o' || ((i - 1) / 100 + 1), (i - 1) % 100 + 1, (i - 1) % 100 + 
 FROM n;
 INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
 CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
-    INSERT INTO messages_fts(rowid, body) VALUES (new.rowid, new.body);
+    INSERT INTO messages_fts(rowid, body, order_id) VALUES (new.rowid, new.body, new.order_id);
 END;
 COMMIT;
 PRAGMA wal_checkpoint(TRUNCATE);

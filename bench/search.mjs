@@ -6,7 +6,8 @@
 // loopback with a free port, runs N sequential `GET /api/v0/chat/search?q=…&limit=20` per case
 // after WARMUP unmeasured ones, prints p50/p99 (ms) and the hit count of the first page, stops it.
 // Cases: the common word "parcel" (10% of messages) and the rare "zebragate" (0.01%), as customer
-// c5 (20 orders, o81..o100: one rare hit) and as an admin (all orders).
+// c5 (20 orders, o81..o100: one rare hit), as agent a7 (200 orders) and as an admin (all
+// orders); and "hello", which is in every message (the worst case of a common word).
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -36,8 +37,12 @@ try {
   const cases = [
     ['customer c5', server.token('c5'), 'parcel'],
     ['customer c5', server.token('c5'), 'zebragate'],
+    ['customer c5', server.token('c5'), 'hello'],
+    ['agent a7', server.token('a7'), 'parcel'],
+    ['agent a7', server.token('a7'), 'zebragate'],
     ['admin', server.adminToken('bench@example.com'), 'parcel'],
     ['admin', server.adminToken('bench@example.com'), 'zebragate'],
+    ['admin', server.adminToken('bench@example.com'), 'hello'],
   ];
   for (const [who, token, q] of cases) {
     let hits = 0;

@@ -50,7 +50,7 @@ pub(crate) async fn search<DB>(
     q: &SearchQuery<'_>,
 ) -> StoreResult<Vec<SearchHit>>
 where
-    DB: Database,
+    DB: Database + sqlx::database::HasStatementCache,
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
@@ -98,7 +98,11 @@ where
         b.push(format!(" ORDER BY {pos} DESC, m.id DESC LIMIT "));
     }
     b.push_bind(i64::from(q.limit));
-    let rows: Vec<HitRow> = b.build_query_as().fetch_all(pool).await?;
+    // Not a prepared statement kept for reuse: PostgreSQL would soon plan it once for any words
+    // (a generic plan), and what is right for a rare word (the GIN index) is ruinous for a common
+    // one within a customer's orders (measured: 4 ms against 1.2 s). Unnamed, it is planned
+    // with this query's words each time.
+    let rows: Vec<HitRow> = b.build_query_as().persistent(false).fetch_all(pool).await?;
     Ok(rows
         .into_iter()
         .map(|r| {
