@@ -171,6 +171,7 @@ async fn upload_to(
     };
     let me = &me;
     refuse_declared_length(&mut body, headers, max).await?;
+    let _turn = svc.upload_turn().await?;
     let mut file = None;
     let read = async {
         while let Some(mut field) = body
@@ -257,6 +258,7 @@ async fn upload_compat(
     };
     let me = &me;
     refuse_declared_length(&mut body, headers, max).await?;
+    let _turn = svc.upload_turn().await?;
     let mut target: Option<UploadTarget> = None;
     let mut file: Option<(String, Bytes)> = None;
     let read = async {

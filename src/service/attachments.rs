@@ -59,6 +59,17 @@ impl ChatService {
         self.media.settings.max_upload_bytes
     }
 
+    /// A turn to receive an upload's body: held until the upload is stored (or refused), so at
+    /// most `uploads_in_flight` bodies are in memory; waits while that many are.
+    pub async fn upload_turn(&self) -> ChatResult<tokio::sync::OwnedSemaphorePermit> {
+        self.media
+            .receiving
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ChatError::Internal(Box::new(e)))
+    }
+
     /// May the caller upload to this order? Only someone who may send to it.
     pub async fn upload_target(
         &self,

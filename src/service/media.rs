@@ -45,16 +45,28 @@ pub struct Media {
     pub(super) settings: MediaSettings,
     /// One permit per decode in flight: memory stays bounded whatever the number of uploads.
     pub(super) decoding: Arc<Semaphore>,
+    /// One permit per upload whose body is being received or processed (twice the decoders):
+    /// a body is held in memory whole until it is stored, so without this N concurrent uploads
+    /// would hold N × `MAX_UPLOAD_BYTES`. Others wait before their first byte is read (TCP holds
+    /// the rest of their body), which bounds the memory of uploads whatever their number.
+    pub(super) receiving: Arc<Semaphore>,
+}
+
+/// How many uploads may be received or processed at once for `decoders` decoders.
+pub fn uploads_in_flight(decoders: usize) -> usize {
+    decoders.max(1) * 2
 }
 
 impl Media {
     pub fn new(blobs: Arc<dyn BlobStore>, links: Links, settings: MediaSettings) -> Self {
         let decoding = Arc::new(Semaphore::new(settings.decoders.max(1)));
+        let receiving = Arc::new(Semaphore::new(uploads_in_flight(settings.decoders)));
         Self {
             blobs,
             links,
             settings,
             decoding,
+            receiving,
         }
     }
 
@@ -66,5 +78,36 @@ impl Media {
 
     pub fn blobs(&self) -> &Arc<dyn BlobStore> {
         &self.blobs
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Uploads beyond twice the decoders wait for a turn before their body is read, and get it
+    /// as soon as one finishes.
+    #[tokio::test]
+    async fn uploads_in_flight_are_bounded() {
+        let settings = MediaSettings {
+            decoders: 1,
+            ..MediaSettings::default()
+        };
+        let media = Media::new(blobs::open("memory:").unwrap(), Links::random(), settings);
+        let first = media.receiving.clone().acquire_owned().await.unwrap();
+        let _second = media.receiving.clone().acquire_owned().await.unwrap();
+        let third = media.receiving.clone().acquire_owned();
+        tokio::pin!(third);
+        assert!(
+            tokio::time::timeout(Duration::from_millis(50), &mut third)
+                .await
+                .is_err(),
+            "a third upload waits while two are in flight"
+        );
+        drop(first);
+        let _third = tokio::time::timeout(Duration::from_secs(1), third)
+            .await
+            .expect("the turn is given when one finishes")
+            .unwrap();
     }
 }
