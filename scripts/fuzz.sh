@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fuzz the decoding and validation of everything a client can send, for a bounded time
-# (seconds, default 60). Needs the nightly toolchain; installs cargo-fuzz when missing.
+# (seconds, default 60). Installs the nightly toolchain (minimal profile) and cargo-fuzz when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_TO_RUN=${1:-60}
+rustup toolchain list | grep -q '^nightly' || rustup toolchain install nightly --profile minimal
 command -v cargo-fuzz >/dev/null 2>&1 || cargo install cargo-fuzz --locked --quiet
 mkdir -p fuzz/corpus/decode_events
 # Seeds: real payloads of each kind.
