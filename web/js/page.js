@@ -7,6 +7,7 @@ import { startInbox } from './inbox.js';
 import { parseJump } from './search-model.js';
 import { SearchBox } from './search.js';
 import { draftToKeep } from './availability.js';
+import { NotifyBell } from './notify.js';
 
 /** @param {import('./chat.js').ChatClient} chat */
 export function bindChatPage(chat) {
@@ -35,6 +36,20 @@ export function bindChatPage(chat) {
   // Back/forward cache: the connection was closed on pagehide, so start afresh.
   window.addEventListener('pageshow', (e) => { if (e.persisted && chat.destroyed) window.location.reload(); });
   chat.search = chatSearch(chat);
+  chat.bell = chatBell(chat);
+}
+
+/** The notification bell (notify.js) in the chat's header, before Leave; none without an order. */
+export function chatBell(chat) {
+  const header = document.querySelector('#chat-view .chat-header');
+  if (!header || !chat.orderId.trim()) return null;
+  return new NotifyBell({
+    header,
+    before: chat.ui.leave,
+    orderId: () => chat.orderId,
+    api: (path, init) => chat.api(path, init),
+    say: (text) => chat.announcer.say(text),
+  });
 }
 
 /**
