@@ -34,6 +34,61 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     pub limits: Limits,
     pub media: MediaConfig,
+    pub notify: NotifyConfig,
+}
+
+/// Notifications (§14).
+#[derive(Clone)]
+pub struct NotifyConfig {
+    pub delay: Duration,
+    pub webhook_url: Option<String>,
+    pub webhook_secret: Option<String>,
+    /// Unset: generated once and stored in the database.
+    pub vapid_private_key: Option<String>,
+    pub vapid_subject: String,
+    pub push_hosts: String,
+}
+
+impl Default for NotifyConfig {
+    fn default() -> Self {
+        Self {
+            delay: Duration::from_secs(30),
+            webhook_url: None,
+            webhook_secret: None,
+            vapid_private_key: None,
+            vapid_subject: "mailto:order-chat@localhost".into(),
+            push_hosts: crate::outbound::DEFAULT_PUSH_HOSTS.into(),
+        }
+    }
+}
+
+/// The webhook, the VAPID key (the configured one, or the one stored in the database, made by
+/// the first node that needed it) and the push allow-list.
+async fn outbound(
+    c: &NotifyConfig,
+    store: &dyn store::Store,
+) -> Result<crate::outbound::Outbound, StartError> {
+    use crate::outbound::{Outbound, PushHosts, Vapid, Webhook};
+    let webhook = match (&c.webhook_url, &c.webhook_secret) {
+        (Some(url), Some(secret)) => Some(Webhook::new(url, secret).map_err(StartError::Config)?),
+        (Some(_), None) => {
+            return Err(StartError::Config(
+                "WEBHOOK_SECRET is required with WEBHOOK_URL".into(),
+            ));
+        }
+        _ => None,
+    };
+    let key = match &c.vapid_private_key {
+        Some(k) => k.clone(),
+        None => {
+            store
+                .setting_or_insert("vapid_private_key", &Vapid::generate())
+                .await?
+        }
+    };
+    let vapid = Vapid::from_private_key(&key, &c.vapid_subject).map_err(StartError::Config)?;
+    let hosts = PushHosts::parse(&c.push_hosts).map_err(StartError::Config)?;
+    Outbound::new(webhook, vapid, hosts).map_err(StartError::Config)
 }
 
 /// Where attachments go and how they are linked (§12).
@@ -174,10 +229,12 @@ pub async fn build(settings: &Settings) -> Result<Built, StartError> {
         settings.media.public_url.as_deref(),
     );
     let media = Media::new(blobs, links, settings.media.settings.clone());
+    let outbound = Arc::new(outbound(&settings.notify, store.as_ref()).await?);
 
     let mut parts = Parts {
         store,
         media,
+        outbound,
         verifier,
         metrics: Arc::new(Metrics::default()),
         settings,
@@ -245,6 +302,7 @@ type RedisAdapter = CustomRedisAdapter<socketioxide::adapter::Emitter, Resilient
 struct Parts<'a> {
     store: Arc<dyn store::Store>,
     media: Media,
+    outbound: Arc<crate::outbound::Outbound>,
     verifier: Verifier,
     metrics: Arc<Metrics>,
     settings: &'a Settings,
@@ -276,13 +334,17 @@ where
         parts.settings.limits.clone(),
     )
     .with_versions(parts.versions)
-    .with_media(parts.media);
+    .with_media(parts.media)
+    .with_notifications(parts.outbound, parts.settings.notify.delay);
     if let Some(rate) = parts.shared_rate {
         service = service.with_shared_rate(rate);
     }
     let service = Arc::new(service);
     // The attachment sweep, under a lease so that one node of a cluster runs it at a time.
-    service.spawn_sweeper(uuid::Uuid::new_v4().to_string());
+    let holder = uuid::Uuid::new_v4().to_string();
+    service.spawn_sweeper(holder.clone());
+    // Notifications: deciding under a lease (one node at a time), delivering on every node.
+    service.spawn_notifier(holder);
     let (layer, io) = builder.with_state(service.clone()).build_layer();
     register(&io).await?;
     realtime.attach(io);

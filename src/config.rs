@@ -2,7 +2,7 @@
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::app::{MediaConfig, Settings};
+use crate::app::{MediaConfig, NotifyConfig, Settings};
 use crate::service::{Limits, MediaSettings};
 
 #[derive(Debug, Parser)]
@@ -92,6 +92,64 @@ pub struct ServeArgs {
     pub limits: LimitArgs,
     #[command(flatten)]
     pub media: MediaArgs,
+    #[command(flatten)]
+    pub notify: NotifyArgs,
+}
+
+/// Notifications (§14): webhooks to the main backend and Web Push to browsers.
+#[derive(Debug, Args)]
+pub struct NotifyArgs {
+    /// How long a message waits, unread by a participant who is not in the chat, before that
+    /// participant is notified (later ones are folded in), e.g. `30s`, `0s`.
+    #[arg(long, env = "NOTIFY_DELAY", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub notify_delay: std::time::Duration,
+    /// The main backend's endpoint for signed webhook events (`notification.due`,
+    /// `message.created`, …). Unset: no webhooks.
+    #[arg(long, env = "WEBHOOK_URL")]
+    pub webhook_url: Option<String>,
+    /// The Standard Webhooks secret, `whsec_` + base64 (required with WEBHOOK_URL).
+    #[arg(long, env = "WEBHOOK_SECRET", hide_env_values = true)]
+    pub webhook_secret: Option<String>,
+    /// The VAPID private key (raw P-256, base64url). Unset: one is generated once and stored
+    /// in the database, shared by every node.
+    #[arg(long, env = "VAPID_PRIVATE_KEY", hide_env_values = true)]
+    pub vapid_private_key: Option<String>,
+    /// The VAPID contact (`mailto:` or `https:`) push services may write to.
+    #[arg(
+        long,
+        env = "VAPID_SUBJECT",
+        default_value = "mailto:order-chat@localhost"
+    )]
+    pub vapid_subject: String,
+    /// Push services a browser subscription may point at: host names, `*.suffix`, IP addresses.
+    #[arg(long, env = "PUSH_ENDPOINT_HOSTS", default_value = crate::outbound::DEFAULT_PUSH_HOSTS)]
+    pub push_endpoint_hosts: String,
+}
+
+impl NotifyArgs {
+    pub fn config(&self) -> Result<NotifyConfig, String> {
+        let webhook_url = self.webhook_url.clone().filter(|u| !u.is_empty());
+        let webhook_secret = self.webhook_secret.clone().filter(|u| !u.is_empty());
+        if let Some(url) = &webhook_url {
+            let secret = webhook_secret
+                .as_deref()
+                .ok_or("WEBHOOK_SECRET is required with WEBHOOK_URL")?;
+            crate::outbound::Webhook::new(url, secret)?;
+        }
+        crate::outbound::PushHosts::parse(&self.push_endpoint_hosts)?;
+        let vapid_private_key = self.vapid_private_key.clone().filter(|k| !k.is_empty());
+        if let Some(k) = &vapid_private_key {
+            crate::outbound::Vapid::from_private_key(k, &self.vapid_subject)?;
+        }
+        Ok(NotifyConfig {
+            delay: self.notify_delay,
+            webhook_url,
+            webhook_secret,
+            vapid_private_key,
+            vapid_subject: self.vapid_subject.clone(),
+            push_hosts: self.push_endpoint_hosts.clone(),
+        })
+    }
 }
 
 /// Attachments (§12).
@@ -244,6 +302,7 @@ impl ServeArgs {
             cors_origins,
             limits: self.limits.limits(),
             media: self.media.config()?,
+            notify: self.notify.config()?,
         })
     }
 }

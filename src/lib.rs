@@ -15,6 +15,7 @@ pub mod error;
 pub mod http;
 pub mod media;
 pub mod metrics;
+pub mod outbound;
 pub mod presence;
 pub mod rates;
 pub mod realtime;

@@ -24,8 +24,16 @@ pub struct RouteLabel {
     pub status: u16,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DeliveryLabel {
+    pub channel: String,
+    pub outcome: String,
+}
+
 pub struct Metrics {
     registry: Registry,
+    /// Notification attempts (§14), by channel and outcome (delivered, retry, dead, gone).
+    pub deliveries: Family<DeliveryLabel, Counter>,
     pub connections: Gauge,
     pub connections_total: Counter,
     pub events: Family<EventLabel, Counter>,
@@ -45,6 +53,12 @@ impl Default for Metrics {
         let messages_stored = Counter::default();
         let rate_limit_local_fallbacks = Counter::default();
         let errors = Family::<CodeLabel, Counter>::default();
+        let deliveries = Family::<DeliveryLabel, Counter>::default();
+        registry.register(
+            "notification_attempts",
+            "Webhook and Web Push attempts, by channel and outcome",
+            deliveries.clone(),
+        );
         let http_latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
         });
@@ -85,6 +99,7 @@ impl Default for Metrics {
         );
         Self {
             registry,
+            deliveries,
             connections,
             connections_total,
             events,
@@ -109,6 +124,15 @@ impl Metrics {
         self.errors
             .get_or_create(&CodeLabel {
                 code: code.to_owned(),
+            })
+            .inc();
+    }
+
+    pub fn delivery(&self, channel: &str, outcome: &str) {
+        self.deliveries
+            .get_or_create(&DeliveryLabel {
+                channel: channel.to_owned(),
+                outcome: outcome.to_owned(),
             })
             .inc();
     }

@@ -172,6 +172,7 @@ pub async fn demo(args: DemoArgs) -> Result<(), StartError> {
         cors_origins: Vec::new(),
         limits: Default::default(),
         media: Default::default(),
+        notify: Default::default(),
     };
     // Seed the demo order through the service, as the main backend would.
     let seeded = app::build(&settings).await?;

@@ -7,6 +7,7 @@ mod change;
 mod emoji;
 mod ids;
 mod message;
+mod notification;
 mod order;
 mod read;
 mod search;
@@ -23,6 +24,10 @@ pub use change::{
 pub use emoji::Emoji;
 pub use ids::{ClientMessageId, IdError, MessageId, OrderId, OrderRef, UserId};
 pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
+pub use notification::{
+    Attempt, Channel, Delivery, DueOrder, MAX_PUSH_SUBSCRIPTIONS_PER_USER, NewDelivery,
+    NotifyLeads, NotifyState, PushSubscription, ScanRecord, Unnotified,
+};
 pub use order::{Order, OrderStatus};
 pub use read::ReadMarker;
 pub use search::{

@@ -32,6 +32,8 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
             "/order-chat.d.ts",
             get(|| async { asset("order-chat.d.ts") }),
         )
+        // The service worker of Web Push (§14), at the root so that its scope is the whole page.
+        .route("/sw.js", get(|| async { service_worker() }))
         .route(
             "/socket.io/socket.io.js",
             get(|| async { asset(SOCKET_IO_BUNDLE) }),
@@ -91,5 +93,17 @@ fn asset(path: &str) -> Response {
     );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// `/sw.js`: allowed to control the whole origin (`Service-Worker-Allowed: /`).
+fn service_worker() -> Response {
+    let mut res = asset("sw.js");
+    if res.status().is_success() {
+        res.headers_mut().insert(
+            header::HeaderName::from_static("service-worker-allowed"),
+            HeaderValue::from_static("/"),
+        );
+    }
     res
 }

@@ -20,6 +20,7 @@ mod attachments;
 mod download;
 pub mod envelope;
 mod internal;
+mod notifications;
 pub mod openapi;
 pub mod ops;
 pub mod rest;
@@ -61,6 +62,7 @@ pub fn finish(socket_router: Router, cors_origins: &[String]) -> Router {
 fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
     let chat = rest::routes()
         .merge(attachments::routes(state.service.max_upload_bytes()))
+        .merge(notifications::routes())
         .with_state(state.service.clone());
     OpenApiRouter::new()
         .nest("/api/v0/chat", chat)

@@ -28,6 +28,7 @@ use crate::wire::{Sender, ServerEvent};
 mod access;
 mod attachments;
 mod cache;
+mod deliver;
 mod downloads;
 mod internal;
 mod lifecycle;
@@ -35,6 +36,7 @@ mod limits;
 mod links;
 mod media;
 mod messages;
+mod notify;
 mod reads;
 mod render;
 pub mod requests;
@@ -93,6 +95,7 @@ pub struct ChatService {
     versions: Arc<dyn OrderVersions>,
     shared_rate: Option<Arc<dyn SharedRate>>,
     media: Media,
+    notifier: Option<Arc<notify::Notifier>>,
 }
 
 impl ChatService {
@@ -114,6 +117,7 @@ impl ChatService {
             versions: Arc::new(LocalVersions::default()),
             shared_rate: None,
             media: Media::in_memory(),
+            notifier: None,
         }
     }
 

@@ -7,9 +7,10 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 
 use crate::domain::{
-    Applied, Attachment, Change, ChatSummary, History, Inserted, MessageId, Millis, NewMessage,
-    Order, OrderId, Page, ProfileSource, Reaction, ReadMarker, Revision, SearchHit, SearchQuery,
-    StoredAttachment, StoredMessage, User, UserId,
+    Applied, Attachment, Attempt, Change, ChatSummary, Delivery, DueOrder, History, Inserted,
+    MessageId, Millis, NewMessage, NotifyLeads, NotifyState, Order, OrderId, Page, ProfileSource,
+    PushSubscription, Reaction, ReadMarker, Revision, ScanRecord, SearchHit, SearchQuery,
+    StoredAttachment, StoredMessage, Unnotified, User, UserId,
 };
 
 pub mod postgres;
@@ -49,6 +50,7 @@ pub trait Store:
     + ReadStore
     + SearchIndex
     + AttachmentStore
+    + NotificationStore
     + Send
     + Sync
     + 'static
@@ -171,6 +173,72 @@ pub trait AttachmentStore: Send + Sync {
         now: Millis,
         until: Millis,
     ) -> StoreResult<bool>;
+}
+
+/// Notifications (§14): what is due, the durable outbox, push subscriptions, mutes.
+#[async_trait]
+pub trait NotificationStore: Send + Sync {
+    /// From now on, stored messages and changes mark their order for the notifier this long
+    /// after their time (`None`: they do not).
+    fn set_notify_leads(&self, leads: NotifyLeads);
+    /// Orders whose `notify_at` is at or before `now`, earliest first.
+    async fn due_orders(&self, now: Millis, limit: i64) -> StoreResult<Vec<DueOrder>>;
+    async fn notify_state(&self, order: &OrderId) -> StoreResult<NotifyState>;
+    /// The messages of the order from others than `user`, not system, not deleted, with a
+    /// seq above `after`; `None` when there are none.
+    async fn unnotified(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        after: i64,
+    ) -> StoreResult<Option<Unnotified>>;
+    /// Store a scan's decisions in one transaction: the deliveries (each id once), the marks
+    /// (never lowered), the hook rev, and the next `notify_at` (from `now` instead if the
+    /// order's rev moved past `seen_rev`).
+    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()>;
+    /// Take up to `limit` pending deliveries due at `now` that no node holds, holding them
+    /// until `lock_until`; on PostgreSQL several nodes claim at once without sharing a row.
+    async fn claim_deliveries(
+        &self,
+        now: Millis,
+        lock_until: Millis,
+        limit: i64,
+    ) -> StoreResult<Vec<Delivery>>;
+    async fn finish_delivery(&self, id: &str, attempt: Attempt, now: Millis) -> StoreResult<()>;
+    /// Delete delivered rows finished before `delivered_before` and dead ones before
+    /// `dead_before`; returns how many.
+    async fn prune_deliveries(
+        &self,
+        delivered_before: Millis,
+        dead_before: Millis,
+    ) -> StoreResult<u64>;
+    /// Pending deliveries (a gauge).
+    async fn pending_deliveries(&self) -> StoreResult<i64>;
+    /// Store a subscription (replacing one with the same endpoint, whoever had it), keeping
+    /// at most `max_per_user` of that user's (the oldest go). True when it is new.
+    async fn put_push_subscription(
+        &self,
+        sub: &PushSubscription,
+        max_per_user: usize,
+    ) -> StoreResult<bool>;
+    /// Remove the user's subscription with this endpoint; true when there was one.
+    async fn delete_push_subscription(&self, user: &UserId, endpoint: &str) -> StoreResult<bool>;
+    /// Remove a subscription whoever has it (its push service said it is gone).
+    async fn forget_push_endpoint(&self, endpoint: &str) -> StoreResult<()>;
+    async fn push_subscriptions_of(&self, user: &UserId) -> StoreResult<Vec<PushSubscription>>;
+    /// The subscriptions with these endpoints (unknown ones left out).
+    async fn push_subscriptions(&self, endpoints: &[String]) -> StoreResult<Vec<PushSubscription>>;
+    async fn set_muted(
+        &self,
+        order: &OrderId,
+        user: &UserId,
+        muted: bool,
+        at: Millis,
+    ) -> StoreResult<()>;
+    async fn is_muted(&self, order: &OrderId, user: &UserId) -> StoreResult<bool>;
+    /// The stored value of a server setting, storing `value` first if there is none: the
+    /// first node to ask decides, every node gets the same.
+    async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String>;
 }
 
 /// Each user's read position per order.

@@ -121,3 +121,38 @@ pub struct UserBody {
     /// Left out: the stored value is kept. Blocking disconnects the user's sockets.
     blocked: Option<bool>,
 }
+
+/// `POST /push/subscriptions`: a browser's `PushSubscription.toJSON()`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushSubscriptionBody {
+    /// An `https` URL on a host of `PUSH_ENDPOINT_HOSTS` (the browsers' push services).
+    #[schema(max_length = 1024, pattern = r"^https://")]
+    endpoint: String,
+    keys: PushKeysBody,
+    /// Ignored.
+    expiration_time: Option<f64>,
+}
+
+#[derive(ToSchema)]
+pub struct PushKeysBody {
+    /// base64url of the browser's 65-byte uncompressed P-256 public key.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{87}=?$")]
+    p256dh: String,
+    /// base64url of 16 bytes.
+    #[schema(pattern = r"^[A-Za-z0-9_-]{22}(==)?$")]
+    auth: String,
+}
+
+/// `DELETE /push/subscriptions`.
+#[derive(ToSchema)]
+pub struct PushEndpointBody {
+    #[schema(max_length = 1024)]
+    endpoint: String,
+}
+
+/// `PUT /orders/{orderId}/notifications`.
+#[derive(ToSchema)]
+pub struct MuteBody {
+    muted: bool,
+}

@@ -263,3 +263,39 @@ pub struct SessionRefreshed {
 pub struct RemovedFromOrder {
     pub order_id: String,
 }
+
+/// `GET /push/public-key` (§14): the VAPID key for `pushManager.subscribe`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PushPublicKey {
+    /// The uncompressed P-256 public key, base64url (`applicationServerKey`).
+    pub public_key: String,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PushKeys {
+    pub p256dh: String,
+    pub auth: String,
+}
+
+/// A stored push subscription.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PushSubscriptionOut {
+    pub endpoint: String,
+    pub keys: PushKeys,
+}
+
+/// `DELETE /push/subscriptions`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct PushRemoved {
+    /// False when the caller had no subscription with that endpoint.
+    pub removed: bool,
+}
+
+/// `GET`/`PUT /orders/{orderId}/notifications`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MuteState {
+    pub order_id: String,
+    pub muted: bool,
+}

@@ -86,6 +86,7 @@ pub fn settings(db: &TestDb) -> Settings {
         cors_origins: vec![],
         limits: Default::default(),
         media: Default::default(),
+        notify: Default::default(),
     }
 }
 

@@ -357,10 +357,12 @@ pub fn parse_leave(v: &Value) -> ChatResult<OrderRef> {
 }
 
 mod lifecycle;
+mod notifications;
 mod search;
 mod session;
 
 pub use lifecycle::{DeleteRequest, EditRequest, ReactionRequest, Target};
+pub use notifications::{SubscribeRequest, UnsubscribeRequest, parse_muted};
 pub use search::SearchRequest;
 pub use session::RefreshRequest;
 

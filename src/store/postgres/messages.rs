@@ -28,7 +28,11 @@ const SAME_CLIENT_MESSAGE: &str = concat!(
     " FROM messages WHERE order_id = $1 AND sender_id = $2 AND client_message_id = $3"
 );
 
-const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1, last_rev = last_rev + 1
+/// `$2`: when this message makes the order due for the notifier (NULL: it does not), never
+/// later than a time already set.
+const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1, last_rev = last_rev + 1,
+       notify_at = CASE WHEN $2::BIGINT IS NULL THEN notify_at
+                        WHEN notify_at IS NULL OR notify_at > $2 THEN $2 ELSE notify_at END
      WHERE id = $1 RETURNING last_seq, last_rev";
 
 const INSERT_MESSAGE: &str =
@@ -40,7 +44,10 @@ const INSERT_MESSAGE: &str =
 /// order take turns on every node, and revs commit in the order they were taken.
 const LOCK_ORDER_REV: &str = "SELECT last_rev FROM orders WHERE id = $1 FOR UPDATE";
 
-const NEXT_REV: &str = "UPDATE orders SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev";
+const NEXT_REV: &str = "UPDATE orders SET last_rev = last_rev + 1,
+       notify_at = CASE WHEN $2::BIGINT IS NULL THEN notify_at
+                        WHEN notify_at IS NULL OR notify_at > $2 THEN $2 ELSE notify_at END
+     WHERE id = $1 RETURNING last_rev";
 
 #[async_trait]
 impl MessageStore for PgStore {
@@ -73,6 +80,7 @@ impl MessageStore for PgStore {
         }
         let numbers: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
             .bind(msg.order_id.as_str())
+            .bind(self.leads.for_message(msg.created_at))
             .fetch_optional(&mut *tx)
             .await?;
         let Some((seq, rev)) = numbers else {
@@ -119,6 +127,7 @@ impl MessageStore for PgStore {
             ChangePlan::Write(m) => {
                 let rev: i64 = sqlx::query_scalar(NEXT_REV)
                     .bind(order.as_str())
+                    .bind(self.leads.for_change(crate::domain::now_millis()))
                     .fetch_one(&mut *tx)
                     .await?;
                 Applied::Changed(write_change::<Postgres>(&mut tx, &change, m, rev).await?)

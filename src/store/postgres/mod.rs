@@ -14,6 +14,7 @@ use super::{Store, StoreResult};
 
 mod attachments;
 mod messages;
+mod notify;
 mod orders;
 mod reads;
 mod search;
@@ -21,6 +22,8 @@ mod users;
 
 pub struct PgStore {
     pools: super::shared::Pools<Postgres>,
+    /// When a message or change marks its order for the notifier.
+    leads: std::sync::Arc<super::shared::LeadCell>,
 }
 
 impl PgStore {
@@ -39,6 +42,7 @@ impl PgStore {
                 writer: pool.clone(),
                 reader: pool,
             },
+            leads: super::shared::LeadCell::shared(),
         })
     }
 }

@@ -17,12 +17,14 @@ pub(crate) use message_columns;
 
 mod attachments;
 mod changes;
+mod notify;
 mod queries;
 mod rows;
 mod search;
 mod sql;
 
 pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
+pub(crate) use notify::{CLAIM_POSTGRES, CLAIM_SQLITE, LeadCell};
 pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow};
 pub(crate) use search::{Matcher, search};
 

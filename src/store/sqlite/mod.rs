@@ -21,6 +21,7 @@ use super::{Store, StoreError, StoreResult};
 mod attachments;
 mod jobs;
 mod messages;
+mod notify;
 mod orders;
 mod reads;
 mod search;
@@ -33,6 +34,8 @@ use writer::{MAX_BATCH, group_commit};
 pub struct SqliteStore {
     pools: Arc<PoolCell>,
     writes: mpsc::Sender<Job>,
+    /// When a message or change marks its order for the notifier (the writer reads it).
+    leads: Arc<super::shared::LeadCell>,
 }
 
 /// The writer (one connection) and the readers.
@@ -127,10 +130,12 @@ impl SqliteStore {
             reopening: tokio::sync::Mutex::new(std::time::Instant::now() - Duration::from_secs(2)),
         });
         let (writes, jobs) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(group_commit(cell.clone(), jobs));
+        let leads = super::shared::LeadCell::shared();
+        tokio::spawn(group_commit(cell.clone(), jobs, leads.clone()));
         Ok(Self {
             pools: cell,
             writes,
+            leads,
         })
     }
 }

@@ -11,7 +11,7 @@ use super::{PoolCell, is_read_only_error};
 use sqlx::Sqlite;
 
 use crate::domain::{Applied, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
-use crate::store::shared::{ChangePlan, plan, read_change, write_change};
+use crate::store::shared::{ChangePlan, LeadCell, plan, read_change, write_change};
 use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{StoreError, StoreResult};
 
@@ -27,9 +27,14 @@ pub(super) const MAX_BATCH: usize = 512;
 /// UPDATE of `orders.last_seq` at its end. If anything in a batch fails, the whole batch rolls
 /// back, the cached counters of its orders are forgotten (re-read next time), and every message
 /// of it is answered with the error: no gap, no half-written batch.
-pub(super) async fn group_commit(pools: Arc<PoolCell>, mut jobs: mpsc::Receiver<Job>) {
+pub(super) async fn group_commit(
+    pools: Arc<PoolCell>,
+    mut jobs: mpsc::Receiver<Job>,
+    leads: Arc<LeadCell>,
+) {
     let mut writer = Writer {
         pools,
+        leads,
         seqs: HashMap::new(),
         revs: HashMap::new(),
     };
@@ -76,6 +81,8 @@ const MAX_CACHED_ORDERS: usize = 100_000;
 
 struct Writer {
     pools: Arc<PoolCell>,
+    /// When a batch's messages and changes mark their orders for the notifier.
+    leads: Arc<LeadCell>,
     /// Last `seq` and `rev` per order, as committed.
     seqs: HashMap<OrderId, i64>,
     revs: HashMap<OrderId, i64>,
@@ -291,15 +298,35 @@ impl Writer {
         }
 
         // Each order's counters: the highest seq and rev its messages now carry (every change
-        // writes its rev on the message it changed).
+        // writes its rev on the message it changed); and, for the notifier, the earliest time
+        // one of the batch's messages or changes makes an order due (one time for the batch:
+        // earlier than needed is harmless, the notifier looks again when the time comes).
         let touched: Vec<&OrderId> = next.keys().chain(next_rev.keys()).collect();
         if !touched.is_empty() {
+            let first_message = new.iter().map(|(m, _, _)| m.created_at).min();
+            let changed = applied.iter().any(|a| matches!(a, Applied::Changed(_)));
+            let due = [
+                first_message.and_then(|at| self.leads.for_message(at)),
+                changed
+                    .then(|| self.leads.for_change(crate::domain::now_millis()))
+                    .flatten(),
+            ]
+            .into_iter()
+            .flatten()
+            .min();
             let mut q = QueryBuilder::new(
                 "UPDATE orders SET \
                  last_seq = (SELECT COALESCE(MAX(seq), 0) FROM messages WHERE messages.order_id = orders.id), \
-                 last_rev = (SELECT COALESCE(MAX(rev), 0) FROM messages WHERE messages.order_id = orders.id) \
-                 WHERE id IN (",
+                 last_rev = (SELECT COALESCE(MAX(rev), 0) FROM messages WHERE messages.order_id = orders.id)",
             );
+            if let Some(due) = due {
+                q.push(", notify_at = CASE WHEN notify_at IS NULL OR notify_at > ")
+                    .push_bind(due)
+                    .push(" THEN ")
+                    .push_bind(due)
+                    .push(" ELSE notify_at END");
+            }
+            q.push(" WHERE id IN (");
             let mut list = q.separated(", ");
             for order in touched {
                 list.push_bind(order.as_str());
