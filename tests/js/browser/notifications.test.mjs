@@ -40,7 +40,10 @@ async function open(order, user, o = {}) {
   const origin = new URL(server.url).origin;
   const side = await openChat(browser, server, order, user, {
     ...o,
-    before: async (context) => { if (o.grant !== false) await context.grantPermissions(['notifications'], { origin }); },
+    before: async (context, page) => {
+      if (o.grant !== false) await context.grantPermissions(['notifications'], { origin });
+      if (o.before) await o.before(context, page);
+    },
   });
   opened.push(side);
   return side;
@@ -60,12 +63,23 @@ test('with the permission denied the bell shows the blocked state and says how t
   const side = await open(order, order.customer, {
     grant: false,
     before: async (context, page) => {
+      // The override belongs to the page's browser context (Playwright's contexts are separate
+      // browser contexts in Chromium): name it, or the default context gets it.
       const cdp = await context.newCDPSession(page);
-      await cdp.send('Browser.setPermission', { permission: { name: 'notifications' }, setting: 'denied', origin: new URL(server.url).origin });
+      const { targetInfo } = await cdp.send('Target.getTargetInfo');
+      await cdp.send('Browser.setPermission', {
+        permission: { name: 'notifications' }, setting: 'denied',
+        origin: new URL(server.url).origin, browserContextId: targetInfo.browserContextId,
+      });
     },
   });
   const { page } = side;
-  await eventually(async () => (await bellState(page)) === 'blocked', { message: 'the blocked state' });
+  await eventually(async () => (await bellState(page)) === 'blocked', {
+    message: 'the blocked state',
+  }).catch(async (e) => {
+    const seen = await page.evaluate(() => ({ permission: Notification.permission }));
+    throw new Error(`${e.message}: bell ${await bellState(page)}, ${JSON.stringify(seen)}`);
+  });
   assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'false');
   assert.equal(await page.getAttribute('#notify-toggle', 'aria-label'), 'Notify me of new messages in this chat');
   await page.focus('#notify-toggle');
@@ -96,7 +110,7 @@ test('the bell: on registers /sw.js (scope /), says push is not available here, 
   }
   assert.deepEqual(puts.at(-1), { muted: false });
   const token = server.token(order.customer.id);
-  const got = await server.rest('GET', `/api/v0/chat/orders/${order.id}/notifications`, token);
+  const got = await server.rest('GET', `/orders/${order.id}/notifications`, token);
   assert.equal((got.body?.data ?? got.data ?? got).muted ?? got.json?.data?.muted, false, JSON.stringify(got));
   assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'true');
   await page.click('#notify-toggle');
