@@ -398,6 +398,92 @@ async fn rev_never_repeats_under_mixed_concurrent_writers(s: Arc<dyn Store>) {
     );
 }
 
+/// Changes that reach SQLite's writer together (it applies a batch's changes set-wise) are
+/// decided one by one in arrival order, each on the state the earlier ones left. SQLite only:
+/// its one writer takes them in the order they were sent, where PostgreSQL's concurrent
+/// transactions take the order's lock in any order.
+#[tokio::test]
+async fn changes_sent_together_apply_in_arrival_order() {
+    let db = common::sqlite_db();
+    let s = common::open_store(&db).await;
+    open_order(&s, "o1").await;
+    let m = send(&s, "o1", "c1", "first").await;
+    changed(&s, "o1", react(&m, "u1", "👍", true)).await;
+    changed(&s, "o1", react(&m, "u2", "❤️", true)).await;
+    let before = current_rev(&s, "o1").await;
+    let o = oid("o1");
+    // Polled in this order in one task: they reach the store (and its queue) in this order.
+    let (a, b, c, d, e, f, g) = tokio::join!(
+        s.apply_change(&o, react(&m, "u1", "👍", false)),
+        s.apply_change(&o, react(&m, "u1", "👍", true)),
+        s.apply_change(&o, react(&m, "u1", "👍", true)),
+        s.apply_change(&o, react(&m, "u3", "🔥", true)),
+        s.apply_change(&o, edit(&m, "second")),
+        s.apply_change(&o, edit(&m, "second")),
+        s.apply_change(&o, react(&m, "u3", "🔥", false)),
+    );
+    let revs: Vec<i64> = [a, b, d, e, g]
+        .into_iter()
+        .map(|r| match r.unwrap() {
+            Applied::Changed(x) => x.rev,
+            other => panic!("expected a change, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(revs, (before + 1..=before + 5).collect::<Vec<_>>());
+    assert!(
+        matches!(c.unwrap(), Applied::Unchanged(_)),
+        "👍 was back already"
+    );
+    match f.unwrap() {
+        Applied::Unchanged(x) => assert_eq!((x.body.as_str(), x.rev), ("second", before + 4)),
+        other => panic!("the same text again is no change: {other:?}"),
+    }
+    // 👍 came back after ❤️; 🔥 came and went.
+    let got = s.reactions(&o, &[mid(&m)]).await.unwrap();
+    let shown: Vec<(&str, Vec<&str>)> = got[&mid(&m)]
+        .iter()
+        .map(|r| {
+            (
+                r.emoji.as_str(),
+                r.user_ids.iter().map(|u| u.as_str()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(shown, vec![("❤️", vec!["u2"]), ("👍", vec!["u1"])]);
+    let now = &s.messages_by_id(&o, &[mid(&m)]).await.unwrap()[0];
+    assert_eq!((now.body.as_str(), now.rev), ("second", before + 5));
+    assert_eq!(current_rev(&s, "o1").await, before + 5);
+
+    // A delete, then changes that come after it in the same go: refused, no rev taken.
+    let del = Change::Delete {
+        message_id: mid(&m),
+        by: uid("c1"),
+        at: now_millis(),
+    };
+    let (x, y, z) = tokio::join!(
+        s.apply_change(&o, del),
+        s.apply_change(&o, react(&m, "u4", "🎉", true)),
+        s.apply_change(&o, edit(&m, "third")),
+    );
+    assert!(matches!(x.unwrap(), Applied::Changed(t) if t.is_deleted() && t.rev == before + 6));
+    assert_eq!(y.unwrap(), Applied::Refused(Refusal::Deleted));
+    assert_eq!(z.unwrap(), Applied::Refused(Refusal::Deleted));
+    let left = s.reactions(&o, &[mid(&m)]).await.unwrap();
+    assert!(
+        !left.contains_key(&mid(&m)),
+        "a tombstone keeps no reactions"
+    );
+    assert_eq!(current_rev(&s, "o1").await, before + 6);
+    let trail: Vec<String> = s
+        .revisions(&o, &mid(&m))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.body)
+        .collect();
+    assert_eq!(trail, vec!["first", "second"]);
+}
+
 store_suite!(
     every_change_takes_the_next_rev,
     since_rev_returns_exactly_the_changed_messages,

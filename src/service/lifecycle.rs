@@ -116,7 +116,15 @@ impl ChatService {
             Applied::Unchanged(m) => (m, false),
             Applied::Refused(r) => return Err(refused(r)),
         };
-        let message = self.render_one(&order, message).await?;
+        // Only the reactions are sent back: one query, not a whole rendering of the message.
+        let id = MessageId::from_trusted(message.id.clone());
+        let reactions = self
+            .store
+            .reactions(&order.id, std::slice::from_ref(&id))
+            .await?
+            .remove(&id)
+            .unwrap_or_default();
+        let reactions = wire::ReactionCount::list(&reactions);
         if changed {
             let event = wire::ReactionUpdated {
                 order_id: order.id.to_string(),
@@ -126,7 +134,7 @@ impl ChatService {
                 emoji: req.emoji.to_string(),
                 user_id: caller.user_id.to_string(),
                 added: add,
-                reactions: message.reactions.clone(),
+                reactions: reactions.clone(),
             };
             self.publish(&order.id, None, ServerEvent::ReactionUpdated(&event))
                 .await;
@@ -135,7 +143,7 @@ impl ChatService {
             order_id: order.id.to_string(),
             message_id: message.id,
             rev: message.rev,
-            reactions: message.reactions,
+            reactions,
         })
     }
 

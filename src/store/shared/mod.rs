@@ -25,7 +25,7 @@ mod sql;
 
 pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
 pub(crate) use notify::{CLAIM_POSTGRES, CLAIM_SQLITE, LeadCell};
-pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow};
+pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow, ReactionCounts};
 pub(crate) use search::{Matcher, search};
 
 /// A backend's connection pools: `reader` for queries, `writer` for writes. SQLite keeps a

@@ -19,6 +19,7 @@ use tokio::sync::mpsc;
 use super::{Store, StoreError, StoreResult};
 
 mod attachments;
+mod changes;
 mod jobs;
 mod messages;
 mod notify;
@@ -41,16 +42,28 @@ pub struct SqliteStore {
 /// The writer (one connection) and the readers.
 type Pools = super::shared::Pools<Sqlite>;
 
+/// Pages each reader connection keeps in its cache (SQLite's default is ~2 MB): a join reads
+/// the last page of an order's messages, the replies' originals and the reactions, scattered
+/// over the file; with 2 MB per connection most of them came from the OS again each time.
+const READER_CACHE_KIB: i64 = 32 * 1024;
+
 async fn open_pools(opts: &SqliteConnectOptions) -> Result<Pools, sqlx::Error> {
+    // No ping before each acquire (sqlx's default): an in-process SQLite connection does not
+    // go stale, and the ping is a round trip to the connection's worker thread per query.
     let writer = SqlitePoolOptions::new()
         .max_connections(1)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
         .connect_with(opts.clone())
         .await?;
     let reader = SqlitePoolOptions::new()
         .max_connections(4)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(5))
-        .connect_with(opts.clone())
+        .connect_with(
+            opts.clone()
+                .pragma("cache_size", format!("-{READER_CACHE_KIB}")),
+        )
         .await?;
     Ok(Pools { writer, reader })
 }

@@ -8,10 +8,9 @@ use tokio::sync::mpsc;
 
 use super::jobs::{ChangeJob, InsertJob, Job, Results, lost};
 use super::{PoolCell, is_read_only_error};
-use sqlx::Sqlite;
 
-use crate::domain::{Applied, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
-use crate::store::shared::{ChangePlan, LeadCell, plan, read_change, write_change};
+use crate::domain::{Applied, Inserted, NewMessage, OrderId, StoredMessage};
+use crate::store::shared::LeadCell;
 use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
 use crate::store::{StoreError, StoreResult};
 
@@ -283,19 +282,8 @@ impl Writer {
         }
 
         // Then the edits, deletes and reactions, in arrival order, each with the next rev.
-        let mut applied = Vec::with_capacity(changes.len());
-        for job in &changes {
-            let (current, counts) = read_change::<Sqlite>(&mut tx, &job.order, &job.change).await?;
-            applied.push(match plan(&job.change, current, counts) {
-                ChangePlan::Done(a) => a,
-                ChangePlan::Write(m) => match take_rev(&job.order, &self.revs) {
-                    Some(rev) => Applied::Changed(
-                        write_change::<Sqlite>(&mut tx, &job.change, m, rev).await?,
-                    ),
-                    None => Applied::Refused(Refusal::NotFound),
-                },
-            });
-        }
+        let applied =
+            super::changes::apply(&mut tx, &changes, |order| take_rev(order, &self.revs)).await?;
 
         // Each order's counters: the highest seq and rev its messages now carry (every change
         // writes its rev on the message it changed); and, for the notifier, the earliest time
