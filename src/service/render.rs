@@ -21,18 +21,21 @@ impl ChatService {
             return Ok(Vec::new());
         }
         let markers = self.store.read_markers(&order.id).await?;
-        self.render_with(order, messages, &markers).await
+        Ok(self.render_with(order, messages, &markers, &[]).await?.0)
     }
 
-    /// `render` with the order's read markers already read (a join needs them twice).
+    /// `render` with the order's read markers already read (a join needs them twice); the
+    /// profiles it read come back too, with those of `also` (a join's participants), so that
+    /// one query of users serves the whole join.
     pub(super) async fn render_with(
         &self,
         order: &Order,
         messages: Vec<StoredMessage>,
         all_markers: &[ReadMarker],
-    ) -> ChatResult<Vec<wire::Message>> {
+        also: &[UserId],
+    ) -> ChatResult<(Vec<wire::Message>, Profiles)> {
         if messages.is_empty() {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), self.users_of(std::iter::empty(), also).await?));
         }
         // Read receipts count the order's participants' markers (not admins').
         let markers: Vec<ReadMarker> = all_markers
@@ -69,10 +72,10 @@ impl ChatService {
             self.store.reactions(&order.id, &live).await?
         };
         let users = self
-            .users_of(messages.iter().chain(originals.values()))
+            .users_of(messages.iter().chain(originals.values()), also)
             .await?;
         let files = self.attachments_of(&messages).await?;
-        Ok(messages
+        let rendered = messages
             .into_iter()
             .map(|m| {
                 let reply = m
@@ -90,7 +93,8 @@ impl ChatService {
                     .with(reply, &mine)
                     .with_attachments(attachments, image_url)
             })
-            .collect())
+            .collect();
+        Ok((rendered, users))
     }
 
     /// One message, rendered (after a change: its reply target, reactions and receipts).
@@ -107,17 +111,19 @@ impl ChatService {
 
     /// The name a message's sender goes by.
     pub(super) async fn sender_name(&self, m: &StoredMessage) -> ChatResult<String> {
-        Ok(sender_of(m, &self.users_of(std::iter::once(m)).await?).name)
+        Ok(sender_of(m, &self.users_of(std::iter::once(m), &[]).await?).name)
     }
 
-    /// The directory's profiles of these messages' senders, in one query.
+    /// The directory's profiles of these messages' senders and of `also`, in one query.
     async fn users_of(
         &self,
         messages: impl Iterator<Item = &StoredMessage>,
-    ) -> ChatResult<HashMap<String, User>> {
+        also: &[UserId],
+    ) -> ChatResult<Profiles> {
         let mut ids: Vec<UserId> = messages
             .filter(|m| m.sender_type != UserType::System)
             .filter_map(|m| UserId::parse(&m.sender_id).ok())
+            .chain(also.iter().cloned())
             .collect();
         ids.sort();
         ids.dedup();
@@ -130,22 +136,20 @@ impl ChatService {
             .collect())
     }
 
-    pub(super) async fn participants(&self, order: &Order) -> ChatResult<Vec<wire::Participant>> {
+    /// The order's participants, named from `users` (which holds their profiles).
+    pub(super) async fn participants(
+        &self,
+        order: &Order,
+        users: &Profiles,
+    ) -> ChatResult<Vec<wire::Participant>> {
         let ids: Vec<UserId> = order.participant_ids().cloned().collect();
-        let users: HashMap<UserId, User> = self
-            .store
-            .get_users(&ids)
-            .await?
-            .into_iter()
-            .map(|u| (u.id.clone(), u))
-            .collect();
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
             let online = self.realtime.announced_online(&order.id, &id).await;
             let role = order.role_of(&id).unwrap_or(UserType::Customer);
             out.push(wire::Participant {
                 name: users
-                    .get(&id)
+                    .get(id.as_str())
                     .map(|u| u.name.clone())
                     .unwrap_or_else(|| id.to_string()),
                 id: id.to_string(),
@@ -156,6 +160,9 @@ impl ChatService {
         Ok(out)
     }
 }
+
+/// Users' profiles by id.
+pub(super) type Profiles = HashMap<String, User>;
 
 /// A message's sender as the wire shows it: the directory's profile, else the bare id.
 fn sender_of(m: &StoredMessage, users: &HashMap<String, User>) -> Sender {

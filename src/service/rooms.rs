@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::requests::{JoinRequest, TypingRequest};
 use super::{Access, Caller, ChatService};
-use crate::domain::{OrderId, OrderRef, UserType, now_millis, rfc3339};
+use crate::domain::{OrderId, OrderRef, UserId, UserType, now_millis, rfc3339};
 use crate::error::{ChatError, ChatResult};
 use crate::realtime::Membership;
 
@@ -42,7 +42,10 @@ impl ChatService {
         let history = self.store.history(&order.id, req.page()).await?;
         // One read of the markers serves the receipts and the ack's `reads`.
         let markers = self.store.read_markers(&order.id).await?;
-        let messages = self.render_with(&order, history.messages, &markers).await?;
+        let also: Vec<UserId> = order.participant_ids().cloned().collect();
+        let (messages, users) = self
+            .render_with(&order, history.messages, &markers, &also)
+            .await?;
         let reads: BTreeMap<String, i64> = markers
             .into_iter()
             .map(|m| (m.user_id.to_string(), m.last_read_seq))
@@ -51,7 +54,7 @@ impl ChatService {
             order_id: order.id.to_string(),
             messages,
             has_more: history.has_more,
-            participants: self.participants(&order).await?,
+            participants: self.participants(&order, &users).await?,
             reads,
             rev: history.rev,
         })

@@ -108,6 +108,13 @@ impl<A: Adapter> FromMessageParts<A> for WantsAck {
     }
 }
 
+/// A successful ack: `{ "ok": true, "data": … }`.
+#[derive(Serialize)]
+struct Success<T> {
+    ok: bool,
+    data: T,
+}
+
 /// A payload that failed to decode is answered as a validation error, never silently dropped.
 fn payload(data: Result<Value, socketioxide::ParserError>) -> ChatResult<Value> {
     data.map_err(|_| ChatError::validation("payload is missing or is not valid JSON"))
@@ -136,7 +143,9 @@ fn reply<A: Adapter, T: Serialize>(
     let e = match result {
         Ok(data) => {
             if wants_ack {
-                let _ = ack.send(&json!({ "ok": true, "data": data }));
+                // Encoded straight from `data`: `json!` would first build a tree of values (an
+                // allocation per string and per field of, say, a join's 50 messages).
+                let _ = ack.send(&Success { ok: true, data });
             }
             return;
         }

@@ -4,27 +4,60 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use serde::ser::{Serialize, SerializeStruct, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 use socketioxide::adapter::Adapter;
 
 use super::dispatch::{Ctx, emit_to};
 use super::state::SocketState;
 use crate::domain::rfc3339;
-use crate::error::ChatResult;
+use crate::error::{ChatError, ChatResult};
 use crate::service::requests::{
     DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, RefreshRequest,
     SendRequest, TypingRequest, parse_leave,
 };
 use crate::wire::{self, ServerEvent};
 
-/// `join-order-chat`: the history also goes out as `previous-messages`, before the ack.
-pub async fn join<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Joined> {
+/// `join-order-chat`: the history also goes out as `previous-messages`, before the ack. The
+/// page is encoded once for both (it is most of a join's JSON).
+pub async fn join<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<JoinAck> {
     let joined = c
         .svc
         .join(&c.me, &c.rooms(), JoinRequest::parse(&v)?)
         .await?;
-    emit_to(&c.socket, ServerEvent::PreviousMessages(&joined.messages));
-    Ok(joined)
+    let page = serde_json::value::to_raw_value(&joined.messages)
+        .map_err(|e| ChatError::internal(format!("encoding a join's page: {e}")))?;
+    emit_to(&c.socket, ServerEvent::PreviousMessages(&page));
+    Ok(JoinAck { joined, page })
+}
+
+/// `wire::Joined` with its `messages` as already encoded.
+pub struct JoinAck {
+    joined: wire::Joined,
+    page: Box<RawValue>,
+}
+
+impl Serialize for JoinAck {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        // Every field named, so that a field added to `Joined` does not compile until it is here.
+        let wire::Joined {
+            order_id,
+            messages: _,
+            has_more,
+            participants,
+            reads,
+            rev,
+        } = &self.joined;
+        let mut out = s.serialize_struct("Joined", 6)?;
+        out.serialize_field("orderId", order_id)?;
+        out.serialize_field("messages", &self.page)?;
+        out.serialize_field("hasMore", has_more)?;
+        out.serialize_field("participants", participants)?;
+        out.serialize_field("reads", reads)?;
+        out.serialize_field("rev", rev)?;
+        out.end()
+    }
 }
 
 pub async fn send<A: Adapter>(c: Ctx<A>, v: Value) -> ChatResult<wire::Message> {

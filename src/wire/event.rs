@@ -10,7 +10,8 @@ use super::*;
 #[serde(untagged)]
 pub enum ServerEvent<'a> {
     ConnectionStatus(&'a ConnectionStatus),
-    PreviousMessages(&'a [Message]),
+    /// A join's page, already encoded (its ack carries the same JSON).
+    PreviousMessages(&'a serde_json::value::RawValue),
     NewMessage(&'a Message),
     MessageUpdated(&'a Message),
     MessageDeleted(&'a Message),
