@@ -94,6 +94,7 @@ fn documented(doc: &Value) -> BTreeSet<(String, String)> {
 const MODULES: &[(&str, &str)] = &[
     ("src/http/rest.rs", "/api/v0/chat"),
     ("src/http/attachments.rs", "/api/v0/chat"),
+    ("src/http/notifications.rs", "/api/v0/chat"),
     ("src/http/internal.rs", "/api/v0/internal"),
     ("src/http/ops.rs", ""),
     ("src/http/openapi.rs", ""),
