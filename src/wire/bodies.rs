@@ -127,7 +127,7 @@ pub struct UserBody {
 #[serde(rename_all = "camelCase")]
 pub struct PushSubscriptionBody {
     /// An `https` URL on a host of `PUSH_ENDPOINT_HOSTS` (the browsers' push services).
-    #[schema(max_length = 1024, pattern = r"^https://")]
+    #[schema(min_length = 1, max_length = 1024, pattern = r"^https://")]
     endpoint: String,
     keys: PushKeysBody,
     /// Ignored.
@@ -147,7 +147,7 @@ pub struct PushKeysBody {
 /// `DELETE /push/subscriptions`.
 #[derive(ToSchema)]
 pub struct PushEndpointBody {
-    #[schema(max_length = 1024)]
+    #[schema(min_length = 1, max_length = 1024)]
     endpoint: String,
 }
 

@@ -53,9 +53,14 @@ impl SubscribeRequest {
 impl UnsubscribeRequest {
     pub fn parse(v: &Value) -> ChatResult<Self> {
         let o = object(v, "The body")?;
-        Ok(Self {
-            endpoint: string(o, "endpoint", "endpoint")?,
-        })
+        let endpoint = string(o, "endpoint", "endpoint")?;
+        if endpoint.len() > crate::outbound::hosts::MAX_ENDPOINT_LEN {
+            return Err(ChatError::validation(format!(
+                "endpoint must be at most {} characters",
+                crate::outbound::hosts::MAX_ENDPOINT_LEN
+            )));
+        }
+        Ok(Self { endpoint })
     }
 }
 
@@ -91,6 +96,14 @@ mod tests {
                 .contains("keys.auth")
         );
         assert!(msg(json!([])).contains("object"));
+    }
+
+    #[test]
+    fn unsubscribing_checks_the_endpoint() {
+        assert!(UnsubscribeRequest::parse(&json!({"endpoint": "https://x"})).is_ok());
+        assert!(UnsubscribeRequest::parse(&json!({"endpoint": ""})).is_err());
+        let long = "a".repeat(1025);
+        assert!(UnsubscribeRequest::parse(&json!({ "endpoint": long })).is_err());
     }
 
     #[test]
