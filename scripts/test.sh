@@ -23,6 +23,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 # Emoji in the page's screenshots show as users see them, not as empty boxes.
 [ -e /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || missing+=(fonts-noto-color-emoji)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
+# The notification tests make a private CA and a certificate with the openssl command line.
+command -v openssl >/dev/null 2>&1 || missing+=(openssl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${missing[*]}" >&2; exit 1; fi
