@@ -148,7 +148,7 @@ pub enum StartError {
     Config(String),
     #[error(transparent)]
     Key(#[from] KeyError),
-    #[error("cannot open the database: {0}")]
+    #[error("cannot open the database: {}", crate::error::error_chain(.0))]
     Store(#[from] StoreError),
     #[error("cannot connect to Redis at {url}: {reason}")]
     Redis { url: String, reason: String },

@@ -484,7 +484,16 @@ where
         Ok(n > 0)
     }
 
+    /// The stored value of `name`, storing `value` first when there is none. A value already
+    /// there is read without a write, so a server starts on a database it may not write.
     pub(crate) async fn setting_or_insert(&self, name: &str, value: &str) -> StoreResult<String> {
+        let found: Option<(String,)> = sqlx::query_as(GET_SETTING)
+            .bind(name)
+            .fetch_optional(&self.writer)
+            .await?;
+        if let Some((stored,)) = found {
+            return Ok(stored);
+        }
         sqlx::query(PUT_SETTING)
             .bind(name)
             .bind(value)
