@@ -25,6 +25,8 @@ command -v runuser >/dev/null 2>&1 || missing+=(util-linux)
 command -v curl >/dev/null 2>&1 || missing+=(curl)
 # The notification tests make a private CA and a certificate with the openssl command line.
 command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+# The browser tests click notifications through a private D-Bus notification service.
+[ -x /usr/bin/dbus-daemon ] || missing+=(dbus-daemon)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]} from Debian's packages"
   if [ "$(id -u)" -ne 0 ]; then echo "need root to install: ${missing[*]}" >&2; exit 1; fi
