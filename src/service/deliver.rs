@@ -22,6 +22,8 @@ pub const GIVE_UP_AFTER_MS: Millis = 24 * 3600 * 1000;
 /// Delivered rows are kept this long, dead ones this long (then pruned).
 const KEEP_DELIVERED_MS: Millis = 3600 * 1000;
 const KEEP_DEAD_MS: Millis = 7 * 24 * 3600 * 1000;
+/// After a change wakes the decider, how long it gathers others before its round.
+const EAGER_GATHER: Duration = Duration::from_millis(20);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -65,11 +67,31 @@ impl ChatService {
             let sub = d.target.as_ref().and_then(|t| subs.get(t)).cloned();
             self.attempt(&n, d, sub, now)
         });
-        futures_util::future::join_all(attempts).await;
+        let done = futures_util::future::join_all(attempts).await;
+        // A webhook retry that got through: the receiver is back.
+        let recovered = done
+            .iter()
+            .any(|(_, a, back)| *back && *a == Attempt::Delivered);
+        let done: Vec<(String, Attempt)> = done.into_iter().map(|(id, a, _)| (id, a)).collect();
+        if let Err(e) = self
+            .store
+            .finish_deliveries(&done, recovered, now_millis())
+            .await
+        {
+            // The rows stay locked, then are tried again: at least once, never lost.
+            tracing::warn!(deliveries = done.len(), error = %e, "cannot record notification attempts");
+        }
         Ok(count)
     }
 
-    async fn attempt(&self, n: &Notifier, d: Delivery, sub: Option<PushSubscription>, now: Millis) {
+    /// One attempt: the row's id, its outcome, and whether it was a webhook retry.
+    async fn attempt(
+        &self,
+        n: &Notifier,
+        d: Delivery,
+        sub: Option<PushSubscription>,
+        now: Millis,
+    ) -> (String, Attempt, bool) {
         let secs = now.div_euclid(1000);
         let sent = match d.channel {
             Channel::Webhook => n.outbound.webhook(&d.id, &d.payload, secs).await,
@@ -124,14 +146,8 @@ impl ChatService {
                 }
             }
         };
-        if let Err(e) = self
-            .store
-            .finish_delivery(&d.id, attempt, now_millis())
-            .await
-        {
-            // The row stays locked, then is tried again: at least once, never lost.
-            tracing::warn!(delivery = %d.id, error = %e, "cannot record a notification attempt");
-        }
+        let retried_webhook = d.channel == Channel::Webhook && d.attempts > 0;
+        (d.id, attempt, retried_webhook)
     }
 
     /// Decide (under the lease) and deliver (on every node) for as long as the service lives.
@@ -141,11 +157,20 @@ impl ChatService {
         };
         let decide = {
             let weak = Arc::downgrade(self);
+            let n = n.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(250));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
+                    // Every 250 ms, or soon after a change stored here when changes are due
+                    // at once (the short wait gathers a burst into one round).
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = n.decide.notified() => {
+                            tokio::time::sleep(EAGER_GATHER).await;
+                            tick.reset();
+                        }
+                    }
                     let Some(svc) = weak.upgrade() else { return };
                     // A full round means more may be due: go on at once.
                     loop {
@@ -165,6 +190,7 @@ impl ChatService {
             let weak = Arc::downgrade(self);
             tokio::spawn(async move {
                 let mut last_prune: Millis = 0;
+                let mut last_gauge: Millis = 0;
                 loop {
                     let Some(svc) = weak.upgrade() else { return };
                     let now = now_millis();
@@ -183,6 +209,15 @@ impl ChatService {
                             .await
                         {
                             tracing::warn!(error = %e, "pruning the outbox failed");
+                        }
+                    }
+                    if now - last_gauge >= 1_000 {
+                        last_gauge = now;
+                        match svc.store.pending_deliveries().await {
+                            Ok(n) => {
+                                svc.metrics.outbox_pending.set(n);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot count the outbox"),
                         }
                     }
                     drop(svc);

@@ -32,6 +32,18 @@ pub struct Notifier {
     pub(super) delay: Duration,
     /// Wakes this node's delivery loop when a round recorded deliveries.
     pub(super) wake: tokio::sync::Notify,
+    /// Changes are due at once (a webhook, or no delay): a stored change wakes the decider.
+    pub(super) eager: bool,
+    pub(super) decide: tokio::sync::Notify,
+}
+
+impl Notifier {
+    /// A change was stored on this node.
+    pub(super) fn changed(&self) {
+        if self.eager {
+            self.decide.notify_one();
+        }
+    }
 }
 
 impl ChatService {
@@ -47,6 +59,8 @@ impl ChatService {
             outbound,
             delay,
             wake: tokio::sync::Notify::new(),
+            eager: hook || delay.is_zero(),
+            decide: tokio::sync::Notify::new(),
         }));
         self
     }

@@ -204,7 +204,15 @@ pub trait NotificationStore: Send + Sync {
         lock_until: Millis,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    async fn finish_delivery(&self, id: &str, attempt: Attempt, now: Millis) -> StoreResult<()>;
+    /// Record the outcomes of claimed deliveries in one transaction. `hasten_webhooks`: a
+    /// webhook answered after failing, so every webhook delivery waiting for a retry is due at
+    /// `now` (the receiver is back; its backlog need not sit out each row's backoff).
+    async fn finish_deliveries(
+        &self,
+        done: &[(String, Attempt)],
+        hasten_webhooks: bool,
+        now: Millis,
+    ) -> StoreResult<()>;
     /// Delete delivered rows finished before `delivered_before` and dead ones before
     /// `dead_before`; returns how many.
     async fn prune_deliveries(

@@ -113,6 +113,9 @@ const RETRY: &str =
     "UPDATE outbox SET next_at = $2, last_error = $3, locked_until = NULL WHERE id = $1";
 const DEAD: &str = "UPDATE outbox SET state = 'dead', done_at = $2, last_error = $3,
        locked_until = NULL WHERE id = $1";
+/// A webhook that failed and then answered: what waits for a retry of it is due now.
+const HASTEN_WEBHOOKS: &str = "UPDATE outbox SET next_at = $1
+     WHERE state = 'pending' AND channel = 'webhook' AND attempts > 0 AND next_at > $1";
 const PRUNE: &str = "DELETE FROM outbox
      WHERE (state = 'delivered' AND done_at < $1) OR (state = 'dead' AND done_at < $2)
      RETURNING id";
@@ -337,20 +340,34 @@ where
         Ok(out)
     }
 
-    pub(crate) async fn finish_delivery(
+    pub(crate) async fn finish_deliveries(
         &self,
-        id: &str,
-        attempt: &Attempt,
+        done: &[(String, Attempt)],
+        hasten_webhooks: bool,
         now: Millis,
     ) -> StoreResult<()> {
-        let q = match attempt {
-            Attempt::Delivered => sqlx::query(DELIVERED).bind(id).bind(now),
-            Attempt::Retry { at, error } => {
-                sqlx::query(RETRY).bind(id).bind(*at).bind(error.as_str())
-            }
-            Attempt::Dead { error } => sqlx::query(DEAD).bind(id).bind(now).bind(error.as_str()),
-        };
-        q.execute(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
+        for (id, attempt) in done {
+            let q = match attempt {
+                Attempt::Delivered => sqlx::query(DELIVERED).bind(id.as_str()).bind(now),
+                Attempt::Retry { at, error } => sqlx::query(RETRY)
+                    .bind(id.as_str())
+                    .bind(*at)
+                    .bind(error.as_str()),
+                Attempt::Dead { error } => sqlx::query(DEAD)
+                    .bind(id.as_str())
+                    .bind(now)
+                    .bind(error.as_str()),
+            };
+            q.execute(&mut *tx).await?;
+        }
+        if hasten_webhooks {
+            sqlx::query(HASTEN_WEBHOOKS)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
