@@ -4,6 +4,8 @@
 //! rows locked for a minute, then any node tries them again.
 
 use std::collections::HashMap;
+
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +15,10 @@ use crate::domain::{Attempt, Channel, Delivery, Millis, PushSubscription, now_mi
 use crate::error::ChatResult;
 use crate::outbound::{Sent, push};
 
-/// Rows claimed per round, attempted concurrently.
-const CLAIM: i64 = 32;
+/// Rows claimed per round (their outcomes are recorded in one transaction), and how many of
+/// them are attempted at once.
+const CLAIM: i64 = 128;
+const ATTEMPTS_AT_ONCE: usize = 32;
 /// How long a claimed row is this node's (longer than an attempt's timeout).
 const LOCK_MS: Millis = 60_000;
 /// Retried for up to this long after it was recorded.
@@ -63,11 +67,14 @@ impl ChatService {
                 .collect()
         };
         let count = claimed.len();
-        let attempts = claimed.into_iter().map(|d| {
-            let sub = d.target.as_ref().and_then(|t| subs.get(t)).cloned();
-            self.attempt(&n, d, sub, now)
-        });
-        let done = futures_util::future::join_all(attempts).await;
+        let done: Vec<(String, Attempt, bool)> = futures_util::stream::iter(claimed)
+            .map(|d| {
+                let sub = d.target.as_ref().and_then(|t| subs.get(t)).cloned();
+                self.attempt(&n, d, sub, now)
+            })
+            .buffer_unordered(ATTEMPTS_AT_ONCE)
+            .collect()
+            .await;
         // A webhook retry that got through: the receiver is back.
         let recovered = done
             .iter()

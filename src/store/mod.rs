@@ -192,10 +192,14 @@ pub trait NotificationStore: Send + Sync {
         user: &UserId,
         after: i64,
     ) -> StoreResult<Option<Unnotified>>;
-    /// Store a scan's decisions in one transaction: the deliveries (each id once), the marks
-    /// (never lowered), the hook rev, and the next `notify_at` (from `now` instead if the
+    /// Store scans' decisions in one transaction: per order the deliveries (each id once), the
+    /// marks (never lowered), the hook rev, and the next `notify_at` (from `now` instead if the
     /// order's rev moved past `seen_rev`).
-    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()>;
+    async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()>;
+    /// `record_scans` of one order.
+    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()> {
+        self.record_scans(&[(order.clone(), scan)]).await
+    }
     /// Take up to `limit` pending deliveries due at `now` that no node holds, holding them
     /// until `lock_until`; on PostgreSQL several nodes claim at once without sharing a row.
     async fn claim_deliveries(

@@ -36,9 +36,9 @@ impl NotificationStore for PgStore {
         self.pools.unnotified(order, user, after).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, deliveries = scan.deliveries.len()))]
-    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()> {
-        self.pools.record_scan(order, &scan).await
+    #[tracing::instrument(level = "debug", skip_all, fields(orders = scans.len()))]
+    async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()> {
+        self.pools.record_scans(scans).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

@@ -276,36 +276,38 @@ where
         })
     }
 
-    pub(crate) async fn record_scan(&self, order: &OrderId, scan: &ScanRecord) -> StoreResult<()> {
+    pub(crate) async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        for d in &scan.deliveries {
-            sqlx::query(INSERT_DELIVERY)
-                .bind(d.id.as_str())
-                .bind(d.channel.as_str())
-                .bind(d.target.as_deref())
-                .bind(d.event_type.as_str())
-                .bind(d.payload.as_str())
-                .bind(d.created_at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (user, seq) in &scan.marks {
-            sqlx::query(PUT_MARK)
+        for (order, scan) in scans {
+            for d in &scan.deliveries {
+                sqlx::query(INSERT_DELIVERY)
+                    .bind(d.id.as_str())
+                    .bind(d.channel.as_str())
+                    .bind(d.target.as_deref())
+                    .bind(d.event_type.as_str())
+                    .bind(d.payload.as_str())
+                    .bind(d.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (user, seq) in &scan.marks {
+                sqlx::query(PUT_MARK)
+                    .bind(order.as_str())
+                    .bind(user.as_str())
+                    .bind(*seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(AFTER_SCAN)
                 .bind(order.as_str())
-                .bind(user.as_str())
-                .bind(*seq)
+                .bind(scan.hook_rev)
+                .bind(scan.seen_rev)
+                .bind(scan.next_at)
+                .bind(scan.now)
+                .bind(scan.hook_seq)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(AFTER_SCAN)
-            .bind(order.as_str())
-            .bind(scan.hook_rev)
-            .bind(scan.seen_rev)
-            .bind(scan.next_at)
-            .bind(scan.now)
-            .bind(scan.hook_seq)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }

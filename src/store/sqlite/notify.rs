@@ -36,9 +36,9 @@ impl NotificationStore for SqliteStore {
         self.pools.get().unnotified(order, user, after).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, deliveries = scan.deliveries.len()))]
-    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()> {
-        self.pools.get().record_scan(order, &scan).await
+    #[tracing::instrument(level = "debug", skip_all, fields(orders = scans.len()))]
+    async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()> {
+        self.pools.get().record_scans(scans).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
