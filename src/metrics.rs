@@ -34,6 +34,8 @@ pub struct Metrics {
     registry: Registry,
     /// Notification attempts (§14), by channel and outcome (delivered, retry, dead, gone).
     pub deliveries: Family<DeliveryLabel, Counter>,
+    /// Outbox rows not yet delivered nor given up (read by the delivery loop each second).
+    pub outbox_pending: Gauge,
     pub connections: Gauge,
     pub connections_total: Counter,
     pub events: Family<EventLabel, Counter>,
@@ -58,6 +60,12 @@ impl Default for Metrics {
             "notification_attempts",
             "Webhook and Web Push attempts, by channel and outcome",
             deliveries.clone(),
+        );
+        let outbox_pending = Gauge::default();
+        registry.register(
+            "notification_outbox_pending",
+            "Webhook and Web Push deliveries waiting in the outbox (a growing backlog: the receiver is failing)",
+            outbox_pending.clone(),
         );
         let http_latency = Family::<RouteLabel, Histogram>::new_with_constructor(|| {
             Histogram::new(exponential_buckets(0.0005, 2.0, 14))
@@ -100,6 +108,7 @@ impl Default for Metrics {
         Self {
             registry,
             deliveries,
+            outbox_pending,
             connections,
             connections_total,
             events,

@@ -184,24 +184,24 @@ async fn deliveries_are_claimed_by_one_and_retried(s: Arc<dyn Store>) {
             .unwrap()
             .is_empty()
     );
-    s.finish_delivery("msg_0", Attempt::Delivered, 3_000)
-        .await
-        .unwrap();
-    s.finish_delivery(
-        "msg_1",
-        Attempt::Dead {
-            error: "HTTP 400".into(),
-        },
-        3_000,
-    )
-    .await
-    .unwrap();
-    s.finish_delivery(
-        "msg_2",
-        Attempt::Retry {
-            at: 10_000,
-            error: "HTTP 500".into(),
-        },
+    s.finish_deliveries(
+        &[
+            ("msg_0".into(), Attempt::Delivered),
+            (
+                "msg_1".into(),
+                Attempt::Dead {
+                    error: "HTTP 400".into(),
+                },
+            ),
+            (
+                "msg_2".into(),
+                Attempt::Retry {
+                    at: 10_000,
+                    error: "HTTP 500".into(),
+                },
+            ),
+        ],
+        false,
         3_000,
     )
     .await
@@ -225,6 +225,62 @@ async fn deliveries_are_claimed_by_one_and_retried(s: Arc<dyn Store>) {
     assert_eq!(s.prune_deliveries(3_001, 0).await.unwrap(), 1);
     assert_eq!(s.prune_deliveries(3_001, 3_001).await.unwrap(), 1);
     assert_eq!(s.pending_deliveries().await.unwrap(), 3);
+}
+
+async fn a_webhook_back_hastens_its_retries(s: Arc<dyn Store>) {
+    an_order(s.as_ref(), "o1").await;
+    let mut push = delivery("push_0", 1_000);
+    push.channel = Channel::Push;
+    push.target = Some("https://p/0".into());
+    let scan = ScanRecord {
+        deliveries: vec![
+            delivery("msg_0", 1_000),
+            delivery("msg_1", 1_001),
+            delivery("msg_2", 1_002),
+            push,
+        ],
+        now: 1_000,
+        ..ScanRecord::default()
+    };
+    s.record_scan(&oid("o1"), scan).await.unwrap();
+    let first = s.claim_deliveries(2_000, 62_000, 10).await.unwrap();
+    assert_eq!(first.len(), 4);
+    // The receiver is down: every row waits long (msg_2 was not attempted yet: claimed later).
+    let fail = |id: &str, at| {
+        (
+            id.to_string(),
+            Attempt::Retry {
+                at,
+                error: "connection refused".into(),
+            },
+        )
+    };
+    s.finish_deliveries(
+        &[
+            fail("msg_0", 100_000),
+            fail("msg_1", 500_000),
+            fail("push_0", 500_000),
+            fail("msg_2", 2_500),
+        ],
+        false,
+        2_000,
+    )
+    .await
+    .unwrap();
+    let retry = s.claim_deliveries(3_000, 63_000, 10).await.unwrap();
+    assert_eq!(
+        retry.iter().map(|d| d.id.as_str()).collect::<Vec<_>>(),
+        ["msg_2"]
+    );
+    // msg_2 gets through: the other failed webhook rows are due now; the push row is not.
+    s.finish_deliveries(&[("msg_2".into(), Attempt::Delivered)], true, 3_000)
+        .await
+        .unwrap();
+    let due = s.claim_deliveries(3_000, 63_000, 10).await.unwrap();
+    let mut ids: Vec<&str> = due.iter().map(|d| d.id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["msg_0", "msg_1"]);
+    assert!(due.iter().all(|d| d.attempts == 1));
 }
 
 fn sub(endpoint: &str, user: &str, at: i64) -> PushSubscription {
@@ -311,6 +367,7 @@ store_suite!(
     unnotified_counts_others_messages_above_a_seq,
     a_scan_records_once_and_keeps_new_activity_due,
     deliveries_are_claimed_by_one_and_retried,
+    a_webhook_back_hastens_its_retries,
     push_subscriptions_keep_the_newest_ten,
     mutes_and_settings,
 );

@@ -5,9 +5,10 @@
 use libfuzzer_sys::fuzz_target;
 use order_chat::auth::Verifier;
 use order_chat::domain::{Emoji, SearchCursor, SearchTerms, snippet};
+use order_chat::outbound::{PushHosts, push};
 use order_chat::service::requests::{
     DeleteRequest, EditRequest, JoinRequest, MarkReadRequest, ReactionRequest, SendRequest,
-    Target, TypingRequest, parse_leave,
+    SubscribeRequest, Target, TypingRequest, UnsubscribeRequest, parse_leave, parse_muted,
 };
 use order_chat::service::{OrderUpsert, UserUpsert};
 
@@ -33,6 +34,9 @@ fuzz_target!(|data: &[u8]| {
         let _ = ReactionRequest::parse(&v, Some(path()), Some(&text));
         let _ = OrderUpsert::parse("o1", &v);
         let _ = UserUpsert::parse("u1", &v);
+        let _ = SubscribeRequest::parse(&v);
+        let _ = UnsubscribeRequest::parse(&v);
+        let _ = parse_muted(&v);
         if let Some(s) = v.as_str() {
             let _ = OrderUpsert::parse(s, &v);
         }
@@ -45,6 +49,17 @@ fuzz_target!(|data: &[u8]| {
         let units = s.text.encode_utf16().count();
         assert!(s.highlights.iter().all(|&(a, b)| a < b && b <= units));
     }
+    // Web Push: a subscription's endpoint against the default allow-list and a list of its
+    // own, and its keys.
+    if let Ok(hosts) = PushHosts::parse(order_chat::outbound::DEFAULT_PUSH_HOSTS) {
+        let _ = hosts.check_endpoint(&text);
+    }
+    let _ = PushHosts::parse(&text);
+    let mid = (text.len() / 2..=text.len())
+        .find(|&i| text.is_char_boundary(i))
+        .unwrap_or(text.len());
+    let (p256dh, auth) = text.split_at(mid);
+    let _ = push::check_keys(p256dh, auth);
     let verifier = Verifier::hmac(b"fuzz-secret", Some(b"fuzz-admin"));
     let _ = verifier.verify(&text);
 });

@@ -4,6 +4,8 @@
 //! rows locked for a minute, then any node tries them again.
 
 use std::collections::HashMap;
+
+use futures_util::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,8 +15,10 @@ use crate::domain::{Attempt, Channel, Delivery, Millis, PushSubscription, now_mi
 use crate::error::ChatResult;
 use crate::outbound::{Sent, push};
 
-/// Rows claimed per round, attempted concurrently.
-const CLAIM: i64 = 32;
+/// Rows claimed per round (their outcomes are recorded in one transaction), and how many of
+/// them are attempted at once.
+const CLAIM: i64 = 128;
+const ATTEMPTS_AT_ONCE: usize = 32;
 /// How long a claimed row is this node's (longer than an attempt's timeout).
 const LOCK_MS: Millis = 60_000;
 /// Retried for up to this long after it was recorded.
@@ -22,6 +26,8 @@ pub const GIVE_UP_AFTER_MS: Millis = 24 * 3600 * 1000;
 /// Delivered rows are kept this long, dead ones this long (then pruned).
 const KEEP_DELIVERED_MS: Millis = 3600 * 1000;
 const KEEP_DEAD_MS: Millis = 7 * 24 * 3600 * 1000;
+/// After a change wakes the decider, how long it gathers others before its round.
+const EAGER_GATHER: Duration = Duration::from_millis(20);
 /// The longest wait between two attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
@@ -61,15 +67,38 @@ impl ChatService {
                 .collect()
         };
         let count = claimed.len();
-        let attempts = claimed.into_iter().map(|d| {
-            let sub = d.target.as_ref().and_then(|t| subs.get(t)).cloned();
-            self.attempt(&n, d, sub, now)
-        });
-        futures_util::future::join_all(attempts).await;
+        let done: Vec<(String, Attempt, bool)> = futures_util::stream::iter(claimed)
+            .map(|d| {
+                let sub = d.target.as_ref().and_then(|t| subs.get(t)).cloned();
+                self.attempt(&n, d, sub, now)
+            })
+            .buffer_unordered(ATTEMPTS_AT_ONCE)
+            .collect()
+            .await;
+        // A webhook retry that got through: the receiver is back.
+        let recovered = done
+            .iter()
+            .any(|(_, a, back)| *back && *a == Attempt::Delivered);
+        let done: Vec<(String, Attempt)> = done.into_iter().map(|(id, a, _)| (id, a)).collect();
+        if let Err(e) = self
+            .store
+            .finish_deliveries(&done, recovered, now_millis())
+            .await
+        {
+            // The rows stay locked, then are tried again: at least once, never lost.
+            tracing::warn!(deliveries = done.len(), error = %e, "cannot record notification attempts");
+        }
         Ok(count)
     }
 
-    async fn attempt(&self, n: &Notifier, d: Delivery, sub: Option<PushSubscription>, now: Millis) {
+    /// One attempt: the row's id, its outcome, and whether it was a webhook retry.
+    async fn attempt(
+        &self,
+        n: &Notifier,
+        d: Delivery,
+        sub: Option<PushSubscription>,
+        now: Millis,
+    ) -> (String, Attempt, bool) {
         let secs = now.div_euclid(1000);
         let sent = match d.channel {
             Channel::Webhook => n.outbound.webhook(&d.id, &d.payload, secs).await,
@@ -124,14 +153,8 @@ impl ChatService {
                 }
             }
         };
-        if let Err(e) = self
-            .store
-            .finish_delivery(&d.id, attempt, now_millis())
-            .await
-        {
-            // The row stays locked, then is tried again: at least once, never lost.
-            tracing::warn!(delivery = %d.id, error = %e, "cannot record a notification attempt");
-        }
+        let retried_webhook = d.channel == Channel::Webhook && d.attempts > 0;
+        (d.id, attempt, retried_webhook)
     }
 
     /// Decide (under the lease) and deliver (on every node) for as long as the service lives.
@@ -141,11 +164,20 @@ impl ChatService {
         };
         let decide = {
             let weak = Arc::downgrade(self);
+            let n = n.clone();
             tokio::spawn(async move {
                 let mut tick = tokio::time::interval(Duration::from_millis(250));
                 tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
-                    tick.tick().await;
+                    // Every 250 ms, or soon after a change stored here when changes are due
+                    // at once (the short wait gathers a burst into one round).
+                    tokio::select! {
+                        _ = tick.tick() => {}
+                        _ = n.decide.notified() => {
+                            tokio::time::sleep(EAGER_GATHER).await;
+                            tick.reset();
+                        }
+                    }
                     let Some(svc) = weak.upgrade() else { return };
                     // A full round means more may be due: go on at once.
                     loop {
@@ -165,6 +197,7 @@ impl ChatService {
             let weak = Arc::downgrade(self);
             tokio::spawn(async move {
                 let mut last_prune: Millis = 0;
+                let mut last_gauge: Millis = 0;
                 loop {
                     let Some(svc) = weak.upgrade() else { return };
                     let now = now_millis();
@@ -183,6 +216,15 @@ impl ChatService {
                             .await
                         {
                             tracing::warn!(error = %e, "pruning the outbox failed");
+                        }
+                    }
+                    if now - last_gauge >= 1_000 {
+                        last_gauge = now;
+                        match svc.store.pending_deliveries().await {
+                            Ok(n) => {
+                                svc.metrics.outbox_pending.set(n);
+                            }
+                            Err(e) => tracing::warn!(error = %e, "cannot count the outbox"),
                         }
                     }
                     drop(svc);

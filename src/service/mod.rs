@@ -174,7 +174,8 @@ impl ChatService {
     }
 
     /// The one exit of every server event to the live connections: the order's room, except
-    /// (optionally) one user's sockets. Webhooks and push will hang off here.
+    /// (optionally) one user's sockets. A stored change also wakes the notifier when it has
+    /// no delay to wait (a webhook, or `NOTIFY_DELAY=0`).
     pub(super) async fn publish(
         &self,
         order: &OrderId,
@@ -182,5 +183,10 @@ impl ChatService {
         event: ServerEvent<'_>,
     ) {
         self.realtime.emit_to_order(order, except, &event).await;
+        if let Some(n) = &self.notifier
+            && event.is_change()
+        {
+            n.changed();
+        }
     }
 }

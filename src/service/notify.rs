@@ -21,8 +21,10 @@ use crate::wire;
 
 const LEASE: &str = "notify-scan";
 /// Orders decided per round, and changed messages read per order and round.
-pub(super) const ORDERS_PER_ROUND: i64 = 100;
+pub(super) const ORDERS_PER_ROUND: i64 = 200;
 const CHANGES_PER_ROUND: u32 = 200;
+/// Orders decided at once within a round.
+const DECIDE_CONCURRENCY: usize = 8;
 /// Characters of a message shown in a push.
 const PREVIEW_CHARS: usize = 140;
 
@@ -32,6 +34,18 @@ pub struct Notifier {
     pub(super) delay: Duration,
     /// Wakes this node's delivery loop when a round recorded deliveries.
     pub(super) wake: tokio::sync::Notify,
+    /// Changes are due at once (a webhook, or no delay): a stored change wakes the decider.
+    pub(super) eager: bool,
+    pub(super) decide: tokio::sync::Notify,
+}
+
+impl Notifier {
+    /// A change was stored on this node.
+    pub(super) fn changed(&self) {
+        if self.eager {
+            self.decide.notify_one();
+        }
+    }
 }
 
 impl ChatService {
@@ -47,6 +61,8 @@ impl ChatService {
             outbound,
             delay,
             wake: tokio::sync::Notify::new(),
+            eager: hook || delay.is_zero(),
+            decide: tokio::sync::Notify::new(),
         }));
         self
     }
@@ -71,14 +87,28 @@ impl ChatService {
             return Ok(0);
         }
         let due = self.store.due_orders(now, ORDERS_PER_ROUND).await?;
-        let mut recorded = false;
-        for order in &due {
-            match self.decide_order(&n, order, now).await {
-                Ok(any) => recorded |= any,
+        // Orders are decided concurrently (reads only), then recorded in one transaction,
+        // sorted by order id (several orders' rows are locked in one fixed order).
+        let mut decided = Vec::with_capacity(due.len());
+        for chunk in due.chunks(DECIDE_CONCURRENCY) {
+            let results =
+                futures_util::future::join_all(chunk.iter().map(|o| self.decide_order(&n, o, now)))
+                    .await;
+            decided.extend(chunk.iter().zip(results));
+        }
+        let mut scans: Vec<(crate::domain::OrderId, ScanRecord)> = Vec::with_capacity(due.len());
+        for (order, result) in decided {
+            match result {
+                Ok(scan) => scans.push((order.order_id.clone(), scan)),
                 Err(e) => {
                     tracing::warn!(order = %order.order_id, error = %e, "cannot decide notifications")
                 }
             }
+        }
+        scans.sort_by(|a, b| a.0.as_str().cmp(b.0.as_str()));
+        let recorded = scans.iter().any(|(_, s)| !s.deliveries.is_empty());
+        if !scans.is_empty() {
+            self.store.record_scans(&scans).await?;
         }
         if recorded {
             n.wake.notify_one();
@@ -86,8 +116,13 @@ impl ChatService {
         Ok(due.len())
     }
 
-    /// Decide one due order; true when deliveries were recorded.
-    async fn decide_order(&self, n: &Notifier, due: &DueOrder, now: Millis) -> ChatResult<bool> {
+    /// Decide one due order: what to record of it.
+    async fn decide_order(
+        &self,
+        n: &Notifier,
+        due: &DueOrder,
+        now: Millis,
+    ) -> ChatResult<ScanRecord> {
         let state = self.store.notify_state(&due.order_id).await?;
         let mut scan = ScanRecord {
             seen_rev: due.last_rev,
@@ -97,8 +132,7 @@ impl ChatService {
             ..ScanRecord::default()
         };
         let Some(order) = self.store.get_order(&due.order_id).await? else {
-            self.store.record_scan(&due.order_id, scan).await?;
-            return Ok(false);
+            return Ok(scan);
         };
         if n.outbound.has_webhook() {
             self.message_events(&order, &mut scan, now).await?;
@@ -144,9 +178,7 @@ impl ChatService {
             )
             .await?;
         }
-        let any = !scan.deliveries.is_empty();
-        self.store.record_scan(&order.id, scan).await?;
-        Ok(any)
+        Ok(scan)
     }
 
     /// `message.created`, `message.updated`, `message.deleted` for the order's changes after

@@ -192,10 +192,14 @@ pub trait NotificationStore: Send + Sync {
         user: &UserId,
         after: i64,
     ) -> StoreResult<Option<Unnotified>>;
-    /// Store a scan's decisions in one transaction: the deliveries (each id once), the marks
-    /// (never lowered), the hook rev, and the next `notify_at` (from `now` instead if the
+    /// Store scans' decisions in one transaction: per order the deliveries (each id once), the
+    /// marks (never lowered), the hook rev, and the next `notify_at` (from `now` instead if the
     /// order's rev moved past `seen_rev`).
-    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()>;
+    async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()>;
+    /// `record_scans` of one order.
+    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()> {
+        self.record_scans(&[(order.clone(), scan)]).await
+    }
     /// Take up to `limit` pending deliveries due at `now` that no node holds, holding them
     /// until `lock_until`; on PostgreSQL several nodes claim at once without sharing a row.
     async fn claim_deliveries(
@@ -204,7 +208,15 @@ pub trait NotificationStore: Send + Sync {
         lock_until: Millis,
         limit: i64,
     ) -> StoreResult<Vec<Delivery>>;
-    async fn finish_delivery(&self, id: &str, attempt: Attempt, now: Millis) -> StoreResult<()>;
+    /// Record the outcomes of claimed deliveries in one transaction. `hasten_webhooks`: a
+    /// webhook answered after failing, so every webhook delivery waiting for a retry is due at
+    /// `now` (the receiver is back; its backlog need not sit out each row's backoff).
+    async fn finish_deliveries(
+        &self,
+        done: &[(String, Attempt)],
+        hasten_webhooks: bool,
+        now: Millis,
+    ) -> StoreResult<()>;
     /// Delete delivered rows finished before `delivered_before` and dead ones before
     /// `dead_before`; returns how many.
     async fn prune_deliveries(

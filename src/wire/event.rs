@@ -27,6 +27,17 @@ pub enum ServerEvent<'a> {
 }
 
 impl ServerEvent<'_> {
+    /// A message stored, changed or deleted (what the change stream records).
+    pub fn is_change(&self) -> bool {
+        matches!(
+            self,
+            ServerEvent::NewMessage(_)
+                | ServerEvent::MessageUpdated(_)
+                | ServerEvent::MessageDeleted(_)
+                | ServerEvent::ReactionUpdated(_)
+        )
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             ServerEvent::ConnectionStatus(_) => "connection-status",

@@ -33,8 +33,8 @@ pub fn report(env: &Env, args: &RunArgs, all: &ConnStats, s: &Setup) -> bool {
     let ops_per_s = ops_ok as f64 / d;
     let deliveries_per_s = all.deliveries_window as f64 / d;
     // Every message acked in the window should reach the order's other connected participants;
-    // with everyone connected that is (participants - 1) each.
-    let expected = sends.ok * (p as u64 - 1);
+    // with everyone connected that is (participants - 1) each, with --offline-recipients none.
+    let expected = sends.ok * (args.connected_per_order() as u64 - 1);
     let empty = stats::histogram();
     let hist = |k: Kind| all.ops[k.index()].hist.as_ref().unwrap_or(&empty);
     let e2e = all.e2e_hist.as_ref().unwrap_or(&empty);

@@ -83,6 +83,22 @@ pub struct RunArgs {
     /// The file `--attachments` uploads (default: a built-in 640×480 JPEG of 67 KB).
     #[arg(long)]
     pub attachment_file: Option<std::path::PathBuf>,
+    /// Connect only each order's customer: its agents are participants who never connect, so
+    /// every message has offline recipients (what notifications are for; with the server's
+    /// WEBHOOK_URL and NOTIFY_DELAY=0 each message becomes outbox rows).
+    #[arg(long)]
+    pub offline_recipients: bool,
+}
+
+impl RunArgs {
+    /// Connections per order.
+    pub fn connected_per_order(&self) -> usize {
+        if self.offline_recipients {
+            1
+        } else {
+            self.participants as usize
+        }
+    }
 }
 
 /// Replies each order gets from `--history-extras` (a third of a 50-message page).
@@ -263,7 +279,7 @@ async fn participant(
     done: mpsc::UnboundedSender<()>,
     mut phase: watch::Receiver<Phase>,
 ) -> ConnStats {
-    let p = ctx.args.participants as usize;
+    let p = ctx.args.connected_per_order();
     let (order_i, part) = (k / p, k % p);
     let order = ctx.naming.order(order_i);
     let me = ctx.naming.user(order_i, part);
@@ -492,7 +508,7 @@ async fn load_loop(
 pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
     let c = &env.common;
     let p = args.participants as usize;
-    let total = args.orders * p;
+    let total = args.orders * args.connected_per_order();
     if args.message_size > 4000 {
         return Err("--message-size is at most 4000".into());
     }
@@ -515,6 +531,9 @@ pub async fn run(env: &Env, args: RunArgs) -> Result<bool, String> {
     }
     if args.history_extras {
         mode += ", history extras";
+    }
+    if args.offline_recipients {
+        mode += ", only customers connected (recipients offline)";
     }
     let upload_body = if args.attachments > 0 {
         let (name, bytes) = match &args.attachment_file {

@@ -36,9 +36,9 @@ impl NotificationStore for PgStore {
         self.pools.unnotified(order, user, after).await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(order = %order, deliveries = scan.deliveries.len()))]
-    async fn record_scan(&self, order: &OrderId, scan: ScanRecord) -> StoreResult<()> {
-        self.pools.record_scan(order, &scan).await
+    #[tracing::instrument(level = "debug", skip_all, fields(orders = scans.len()))]
+    async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()> {
+        self.pools.record_scans(scans).await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]
@@ -53,9 +53,16 @@ impl NotificationStore for PgStore {
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(delivery = %id))]
-    async fn finish_delivery(&self, id: &str, attempt: Attempt, now: Millis) -> StoreResult<()> {
-        self.pools.finish_delivery(id, &attempt, now).await
+    #[tracing::instrument(level = "debug", skip_all, fields(deliveries = done.len()))]
+    async fn finish_deliveries(
+        &self,
+        done: &[(String, Attempt)],
+        hasten_webhooks: bool,
+        now: Millis,
+    ) -> StoreResult<()> {
+        self.pools
+            .finish_deliveries(done, hasten_webhooks, now)
+            .await
     }
 
     #[tracing::instrument(level = "debug", skip_all)]

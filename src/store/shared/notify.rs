@@ -113,6 +113,9 @@ const RETRY: &str =
     "UPDATE outbox SET next_at = $2, last_error = $3, locked_until = NULL WHERE id = $1";
 const DEAD: &str = "UPDATE outbox SET state = 'dead', done_at = $2, last_error = $3,
        locked_until = NULL WHERE id = $1";
+/// A webhook that failed and then answered: what waits for a retry of it is due now.
+const HASTEN_WEBHOOKS: &str = "UPDATE outbox SET next_at = $1
+     WHERE state = 'pending' AND channel = 'webhook' AND attempts > 0 AND next_at > $1";
 const PRUNE: &str = "DELETE FROM outbox
      WHERE (state = 'delivered' AND done_at < $1) OR (state = 'dead' AND done_at < $2)
      RETURNING id";
@@ -273,36 +276,38 @@ where
         })
     }
 
-    pub(crate) async fn record_scan(&self, order: &OrderId, scan: &ScanRecord) -> StoreResult<()> {
+    pub(crate) async fn record_scans(&self, scans: &[(OrderId, ScanRecord)]) -> StoreResult<()> {
         let mut tx = self.writer.begin().await?;
-        for d in &scan.deliveries {
-            sqlx::query(INSERT_DELIVERY)
-                .bind(d.id.as_str())
-                .bind(d.channel.as_str())
-                .bind(d.target.as_deref())
-                .bind(d.event_type.as_str())
-                .bind(d.payload.as_str())
-                .bind(d.created_at)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (user, seq) in &scan.marks {
-            sqlx::query(PUT_MARK)
+        for (order, scan) in scans {
+            for d in &scan.deliveries {
+                sqlx::query(INSERT_DELIVERY)
+                    .bind(d.id.as_str())
+                    .bind(d.channel.as_str())
+                    .bind(d.target.as_deref())
+                    .bind(d.event_type.as_str())
+                    .bind(d.payload.as_str())
+                    .bind(d.created_at)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for (user, seq) in &scan.marks {
+                sqlx::query(PUT_MARK)
+                    .bind(order.as_str())
+                    .bind(user.as_str())
+                    .bind(*seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            sqlx::query(AFTER_SCAN)
                 .bind(order.as_str())
-                .bind(user.as_str())
-                .bind(*seq)
+                .bind(scan.hook_rev)
+                .bind(scan.seen_rev)
+                .bind(scan.next_at)
+                .bind(scan.now)
+                .bind(scan.hook_seq)
                 .execute(&mut *tx)
                 .await?;
         }
-        sqlx::query(AFTER_SCAN)
-            .bind(order.as_str())
-            .bind(scan.hook_rev)
-            .bind(scan.seen_rev)
-            .bind(scan.next_at)
-            .bind(scan.now)
-            .bind(scan.hook_seq)
-            .execute(&mut *tx)
-            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -337,20 +342,34 @@ where
         Ok(out)
     }
 
-    pub(crate) async fn finish_delivery(
+    pub(crate) async fn finish_deliveries(
         &self,
-        id: &str,
-        attempt: &Attempt,
+        done: &[(String, Attempt)],
+        hasten_webhooks: bool,
         now: Millis,
     ) -> StoreResult<()> {
-        let q = match attempt {
-            Attempt::Delivered => sqlx::query(DELIVERED).bind(id).bind(now),
-            Attempt::Retry { at, error } => {
-                sqlx::query(RETRY).bind(id).bind(*at).bind(error.as_str())
-            }
-            Attempt::Dead { error } => sqlx::query(DEAD).bind(id).bind(now).bind(error.as_str()),
-        };
-        q.execute(&self.writer).await?;
+        let mut tx = self.writer.begin().await?;
+        for (id, attempt) in done {
+            let q = match attempt {
+                Attempt::Delivered => sqlx::query(DELIVERED).bind(id.as_str()).bind(now),
+                Attempt::Retry { at, error } => sqlx::query(RETRY)
+                    .bind(id.as_str())
+                    .bind(*at)
+                    .bind(error.as_str()),
+                Attempt::Dead { error } => sqlx::query(DEAD)
+                    .bind(id.as_str())
+                    .bind(now)
+                    .bind(error.as_str()),
+            };
+            q.execute(&mut *tx).await?;
+        }
+        if hasten_webhooks {
+            sqlx::query(HASTEN_WEBHOOKS)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -256,6 +256,26 @@ describe('notifications with NOTIFY_DELAY=0s', () => {
     assert.ok(gap >= 2900, `Retry-After honoured (waited ${gap} ms, not 3 s)`);
   });
 
+  it('a retry that gets through means the receiver is back: a delivery told to wait an hour (Retry-After: 3600) goes at once', T, async () => {
+    const held = await makeOrder(server);
+    const probe = await makeOrder(server);
+    const [heldAgent, probeAgent] = [held.agents[0].id, probe.agents[0].id];
+    hooks.script(isDue(heldAgent, held.id), [{ status: 503, headers: { 'retry-after': '3600' } }]);
+    await send(server, held, held.customer.id, 'the receiver is down');
+    const [refused] = await hooks.waitForCount(isDue(heldAgent, held.id), 1, WAIT);
+    assert.equal(refused.status, 503);
+    // Another delivery fails once (retried after ~1 s), then gets a 200.
+    hooks.script(isDue(probeAgent, probe.id), [500]);
+    await send(server, probe, probe.customer.id, 'is it back?');
+    const [, ok] = await hooks.waitForCount(isDue(probeAgent, probe.id), 2, WAIT);
+    assert.equal(ok.status, 200);
+    const [, again] = await hooks.waitForCount(isDue(heldAgent, held.id), 2, WAIT);
+    assert.equal(again.status, 200);
+    assert.equal(again.id, refused.id, 'the same webhook-id');
+    assert.ok(again.receivedAt >= ok.receivedAt, 'sent after the receiver answered again');
+    assert.ok(again.receivedAt - ok.receivedAt < 5000, `sent at once, not after an hour (${again.receivedAt - ok.receivedAt} ms after the 200)`);
+  });
+
   it('a push service\'s 410 or 404 removes that subscription: a later message pushes to the others only', T, async () => {
     const order = await makeOrder(server);
     const agent = order.agents[0].id;
