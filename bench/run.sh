@@ -12,7 +12,8 @@
 # RATE (0 = closed loop; else messages/s per participant), MESSAGE_SIZE (64), SOURCES (4),
 # CONNECT_CONCURRENCY (64), IDLE (0; N > 0 also runs `chat-bench idle` with N connections on
 # each server), HOLD (10, seconds of the idle run), TARGETS ("order-chat node"),
-# BENCH_DATABASE_URL (order-chat's database instead of a fresh SQLite file, e.g. PostgreSQL).
+# BENCH_DATABASE_URL (order-chat's database instead of a fresh SQLite file, e.g. PostgreSQL),
+# ORDER_CHAT_BIN and CHAT_BENCH_BIN (prebuilt binaries instead of this tree's release build).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -58,9 +59,14 @@ trap cleanup EXIT
 export JWT_ACCESS_SECRET="bench-secret-$RANDOM$RANDOM"
 export INTERNAL_API_KEY="bench-key-$RANDOM$RANDOM"
 
-log "building release binaries (order-chat, chat-bench)"
-cargo build --release --quiet -p order-chat -p chat-bench
-BENCH=$ROOT/target/release/chat-bench
+# ORDER_CHAT_BIN / CHAT_BENCH_BIN: prebuilt binaries (e.g. an older build, for an A/B run);
+# with both set nothing is built.
+if [ -z "${ORDER_CHAT_BIN:-}" ] || [ -z "${CHAT_BENCH_BIN:-}" ]; then
+  log "building release binaries (order-chat, chat-bench)"
+  cargo build --release --quiet -p order-chat -p chat-bench
+fi
+ORDER_CHAT_BIN=${ORDER_CHAT_BIN:-$ROOT/target/release/order-chat}
+BENCH=${CHAT_BENCH_BIN:-$ROOT/target/release/chat-bench}
 
 if [[ " $TARGETS " == *" node "* ]]; then
   if [ ! -d bench/node-reference/node_modules/better-sqlite3/build/Release ] \
@@ -85,7 +91,7 @@ start_server() {
       # BENCH_DATABASE_URL (e.g. a PostgreSQL database) replaces the fresh SQLite file.
       (HOST=127.0.0.1 PORT=0 DATABASE_URL="${BENCH_DATABASE_URL:-sqlite://$WORK/$name/chat.db}" RUST_LOG=warn \
         MESSAGES_PER_SECOND=100000 MESSAGE_BURST=100000 MAX_SOCKETS_PER_USER=1000 \
-        exec "$ROOT/target/release/order-chat" serve >"$logf" 2>&1) &
+        exec "$ORDER_CHAT_BIN" serve >"$logf" 2>&1) &
       ;;
     node)
       (PORT=0 DATABASE_PATH="$WORK/$name/reference.db" \

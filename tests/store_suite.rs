@@ -542,6 +542,75 @@ async fn a_repeated_participant_keeps_its_first_role(s: Arc<dyn Store>) {
     assert_eq!(o, order("o1", None, "c1", &["a1", "a2"]));
 }
 
+/// Sends to many orders at once share batches: each order's `seq` stays gapless, repeats of a
+/// `clientMessageId` inside one burst are stored once, an unknown order fails only its own send.
+async fn a_burst_over_many_orders_stays_gapless_and_exact(s: Arc<dyn Store>) {
+    for o in 0..20 {
+        s.put_order(&order(&format!("o{o}"), None, "c1", &["a1"]))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..400)
+        .map(|i| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let (o, k) = (i % 20, i / 20);
+                // Every 5th send of an order repeats the client id of the one before it.
+                let cid = format!("c-{}", k - usize::from(k % 5 == 4));
+                s.insert_message(msg(&format!("o{o}"), "c1", "hi", Some(&cid)))
+                    .await
+            })
+        })
+        .collect();
+    let missing = s.insert_message(msg("o-missing", "c1", "x", None));
+    let missing = missing.await.unwrap_err();
+    assert!(matches!(missing, StoreError::MissingOrder(_)), "{missing}");
+    let mut created = std::collections::BTreeMap::<String, BTreeSet<i64>>::new();
+    let mut repeats = 0;
+    for t in tasks {
+        let ins = t.await.unwrap().unwrap();
+        if ins.created {
+            let seqs = created.entry(ins.message.order_id.to_string()).or_default();
+            assert!(seqs.insert(ins.message.seq), "seq given twice");
+        } else {
+            repeats += 1;
+        }
+    }
+    assert_eq!(repeats, 80, "every repeated client id is stored once");
+    for o in 0..20 {
+        let seqs = &created[&format!("o{o}")];
+        assert_eq!(seqs, &(1..=16).collect::<BTreeSet<i64>>(), "order o{o}");
+        assert_eq!(s.last_seq(&oid(&format!("o{o}"))).await.unwrap(), 16);
+    }
+}
+
+/// A message the database refuses (PostgreSQL takes no NUL in text) fails alone: the sends
+/// that shared its batch are stored, and no `seq` is lost.
+async fn a_refused_message_fails_only_itself(s: Arc<dyn Store>) {
+    s.put_order(&order("o1", None, "c1", &["a1"]))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let s = s.clone();
+            let body = if i == 7 { "bad\0byte" } else { "fine" };
+            tokio::spawn(async move { s.insert_message(msg("o1", "c1", body, None)).await })
+        })
+        .collect();
+    let mut seqs = BTreeSet::new();
+    let mut failed = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(ins) => assert!(seqs.insert(ins.message.seq)),
+            Err(_) => failed += 1,
+        }
+    }
+    assert!(failed <= 1, "{failed} sends failed");
+    let stored = 30 - failed;
+    assert_eq!(seqs, (1..=stored as i64).collect::<BTreeSet<i64>>());
+    assert_eq!(s.last_seq(&oid("o1")).await.unwrap(), stored as i64);
+}
+
 async fn ping_answers(s: Arc<dyn Store>) {
     s.ping().await.unwrap();
 }
@@ -563,5 +632,53 @@ store_suite!(
     chats_carry_each_orders_last_message_and_unread_count,
     taking_another_orders_number_changes_nothing,
     a_repeated_participant_keeps_its_first_role,
+    a_burst_over_many_orders_stays_gapless_and_exact,
+    a_refused_message_fails_only_itself,
     ping_answers,
 );
+
+/// Two nodes on one PostgreSQL send to the same orders at once: their batches lock orders in
+/// one order, so neither deadlocks, and every order's `seq` stays gapless.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_batching_into_the_same_orders_stay_gapless() {
+    let Some(db) = common::postgres_db().await else {
+        return;
+    };
+    let (n1, n2) = (common::open_store(&db).await, common::open_store(&db).await);
+    for o in 0..10 {
+        n1.put_order(&order(&format!("o{o}"), None, "c1", &["a1"]))
+            .await
+            .unwrap();
+    }
+    let tasks: Vec<_> = (0..600)
+        .map(|i| {
+            let s = if i % 2 == 0 { n1.clone() } else { n2.clone() };
+            // Each node walks the orders in the opposite direction.
+            let o = if i % 2 == 0 {
+                (i / 2) % 10
+            } else {
+                9 - (i / 2) % 10
+            };
+            tokio::spawn(async move {
+                s.insert_message(msg(&format!("o{o}"), "c1", "x", None))
+                    .await
+            })
+        })
+        .collect();
+    let mut seqs = std::collections::BTreeMap::<String, BTreeSet<i64>>::new();
+    for t in tasks {
+        let m = t.await.unwrap().unwrap().message;
+        assert!(
+            seqs.entry(m.order_id.to_string())
+                .or_default()
+                .insert(m.seq)
+        );
+    }
+    for o in 0..10 {
+        assert_eq!(
+            seqs[&format!("o{o}")],
+            (1..=60).collect::<BTreeSet<i64>>(),
+            "order o{o}"
+        );
+    }
+}

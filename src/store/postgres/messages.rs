@@ -1,6 +1,6 @@
-//! Messages on PostgreSQL. The insert is this backend's own: several nodes write, so each
-//! insert row-locks its order (SQLite instead numbers messages in its one writer task). Reads
-//! are the shared queries.
+//! Messages on PostgreSQL. Inserts go to the group-commit writer (`writer.rs`), which row-locks
+//! their orders; a change row-locks its order in its own transaction. Reads are the shared
+//! queries.
 
 use async_trait::async_trait;
 
@@ -13,32 +13,8 @@ use crate::domain::{
     Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Refusal,
     Revision, StoredMessage,
 };
-use crate::store::shared::{
-    ChangePlan, MessageRow, message_columns, plan, read_change, write_change,
-};
-use crate::store::{MessageStore, ReactionStore, StoreError, StoreResult};
-
-// The insert path is PostgreSQL's own: SQLite has no `FOR UPDATE` row locks, and its writer
-// task numbers messages in memory and inserts them in multi-row statements instead.
-const LOCK_ORDER: &str = "SELECT last_seq FROM orders WHERE id = $1 FOR UPDATE";
-
-const SAME_CLIENT_MESSAGE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND sender_id = $2 AND client_message_id = $3"
-);
-
-/// `$2`: when this message makes the order due for the notifier (NULL: it does not), never
-/// later than a time already set.
-const NEXT_SEQ: &str = "UPDATE orders SET last_seq = last_seq + 1, last_rev = last_rev + 1,
-       notify_at = CASE WHEN $2::BIGINT IS NULL THEN notify_at
-                        WHEN notify_at IS NULL OR notify_at > $2 THEN $2 ELSE notify_at END
-     WHERE id = $1 RETURNING last_seq, last_rev";
-
-const INSERT_MESSAGE: &str =
-    "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url,
-       attachments, client_message_id, created_at, updated_at, rev, reply_to_id)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)";
+use crate::store::shared::{ChangePlan, plan, read_change, write_change};
+use crate::store::{MessageStore, ReactionStore, StoreResult};
 
 /// A change holds the order's row lock from here to its commit: changes (and sends) of one
 /// order take turns on every node, and revs commit in the order they were taken.
@@ -53,62 +29,7 @@ const NEXT_REV: &str = "UPDATE orders SET last_rev = last_rev + 1,
 impl MessageStore for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(order = %msg.order_id, user = %msg.sender_id))]
     async fn insert_message(&self, msg: NewMessage) -> StoreResult<Inserted> {
-        let mut tx = self.pools.writer.begin().await?;
-        // Lock the order row first: a concurrent send of the same clientMessageId (on any node)
-        // then waits here and finds the first one's row below instead of violating the index.
-        let locked: Option<i64> = sqlx::query_scalar(LOCK_ORDER)
-            .bind(msg.order_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        if locked.is_none() {
-            return Err(StoreError::MissingOrder(msg.order_id.to_string()));
-        }
-        if let Some(cid) = &msg.client_message_id {
-            let existing: Option<MessageRow> = sqlx::query_as(SAME_CLIENT_MESSAGE)
-                .bind(msg.order_id.as_str())
-                .bind(&msg.sender_id)
-                .bind(cid.as_str())
-                .fetch_optional(&mut *tx)
-                .await?;
-            if let Some(row) = existing {
-                tx.commit().await?;
-                return Ok(Inserted {
-                    message: row.into(),
-                    created: false,
-                });
-            }
-        }
-        let numbers: Option<(i64, i64)> = sqlx::query_as(NEXT_SEQ)
-            .bind(msg.order_id.as_str())
-            .bind(self.leads.for_message(msg.created_at))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some((seq, rev)) = numbers else {
-            return Err(StoreError::MissingOrder(msg.order_id.to_string()));
-        };
-        let attachments =
-            serde_json::to_string(&msg.attachment_ids).unwrap_or_else(|_| "[]".into());
-        sqlx::query(INSERT_MESSAGE)
-            .bind(&msg.id)
-            .bind(msg.order_id.as_str())
-            .bind(seq)
-            .bind(&msg.sender_id)
-            .bind(msg.sender_type.as_str())
-            .bind(&msg.body)
-            .bind(&msg.image_url)
-            .bind(&attachments)
-            .bind(msg.client_message_id.as_ref().map(|c| c.as_str()))
-            .bind(msg.created_at)
-            .bind(msg.created_at)
-            .bind(rev)
-            .bind(msg.reply_to_id.as_ref().map(|r| r.as_str()))
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Inserted {
-            message: msg.stored(seq, rev),
-            created: true,
-        })
+        self.writers.insert(msg).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order, message = %change.message_id()))]

@@ -16,6 +16,7 @@ macro_rules! message_columns {
 pub(crate) use message_columns;
 
 mod attachments;
+mod batch;
 mod changes;
 mod notify;
 mod queries;
@@ -23,6 +24,7 @@ mod rows;
 mod search;
 mod sql;
 
+pub(crate) use batch::{ClientKey, answers, client_key, new_rows, number, stored_key};
 pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
 pub(crate) use notify::{CLAIM_POSTGRES, CLAIM_SQLITE, LeadCell};
 pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow, ReactionCounts};

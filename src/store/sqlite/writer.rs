@@ -9,9 +9,11 @@ use tokio::sync::mpsc;
 use super::jobs::{ChangeJob, InsertJob, Job, Results, lost};
 use super::{PoolCell, is_read_only_error};
 
-use crate::domain::{Applied, Inserted, NewMessage, OrderId, StoredMessage};
+use crate::domain::{Applied, OrderId, StoredMessage};
 use crate::store::shared::LeadCell;
-use crate::store::shared::{MESSAGE_COLUMNS, MessageRow};
+use crate::store::shared::{
+    ClientKey, MESSAGE_COLUMNS, MessageRow, answers, client_key, new_rows, number, stored_key,
+};
 use crate::store::{StoreError, StoreResult};
 
 /// Most messages one commit carries.
@@ -90,27 +92,6 @@ struct Writer {
 /// Most rows one INSERT statement carries (13 parameters each; SQLite allows 32,766).
 const ROWS_PER_INSERT: usize = 500;
 
-type ClientKey = (OrderId, String, String);
-
-fn client_key(msg: &NewMessage) -> Option<ClientKey> {
-    msg.client_message_id.as_ref().map(|c| {
-        (
-            msg.order_id.clone(),
-            msg.sender_id.clone(),
-            c.as_str().to_owned(),
-        )
-    })
-}
-
-/// What became of one message of a batch.
-enum Outcome {
-    New(i64),
-    Existing(Box<StoredMessage>),
-    /// A repeat, within this batch, of the message at that index.
-    SameAs(usize),
-    Failed(StoreError),
-}
-
 impl Writer {
     /// A batch costs a handful of statements whatever its size: one lookup of repeated
     /// `clientMessageId`s, one of unknown orders' counters, multi-row INSERTs, one UPDATE.
@@ -185,8 +166,8 @@ impl Writer {
             let rows: Vec<MessageRow> = q.build_query_as().fetch_all(&mut *tx).await?;
             for row in rows {
                 let m: StoredMessage = row.into();
-                if let Some(cid) = m.client_message_id.clone() {
-                    existing.insert((m.order_id.clone(), m.sender_id.clone(), cid), m);
+                if let Some(k) = stored_key(&m) {
+                    existing.insert(k, m);
                 }
             }
         }
@@ -223,39 +204,13 @@ impl Writer {
 
         // Number the new messages, in arrival order per order.
         let mut next: HashMap<OrderId, i64> = HashMap::new();
-        let mut first_of: HashMap<ClientKey, usize> = HashMap::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for (i, job) in batch.iter().enumerate() {
-            let key = client_key(&job.msg);
-            if let Some(k) = &key {
-                if let Some(m) = existing.get(k) {
-                    outcomes.push(Outcome::Existing(Box::new(m.clone())));
-                    continue;
-                }
-                if let Some(&first) = first_of.get(k) {
-                    outcomes.push(Outcome::SameAs(first));
-                    continue;
-                }
-            }
-            let order = &job.msg.order_id;
-            let Some(current) = next.get(order).or_else(|| self.seqs.get(order)).copied() else {
-                outcomes.push(Outcome::Failed(StoreError::MissingOrder(order.to_string())));
-                continue;
-            };
+        let outcomes = number(batch.iter().map(|j| &j.msg), &existing, |order| {
+            let current = next.get(order).or_else(|| self.seqs.get(order)).copied()?;
+            let rev = take_rev(order, &self.revs)?;
             next.insert(order.clone(), current + 1);
-            if let Some(k) = key {
-                first_of.insert(k, i);
-            }
-            outcomes.push(Outcome::New(current + 1));
-        }
-
-        let mut new: Vec<(&NewMessage, i64, i64)> = Vec::with_capacity(batch.len());
-        for (j, o) in batch.iter().zip(&outcomes) {
-            if let Outcome::New(seq) = o {
-                let rev = take_rev(&j.msg.order_id, &self.revs).unwrap_or_default();
-                new.push((&j.msg, *seq, rev));
-            }
-        }
+            Some((current + 1, rev))
+        });
+        let new = new_rows(batch.iter().map(|j| &j.msg), &outcomes);
         for chunk in new.chunks(ROWS_PER_INSERT) {
             let mut q = QueryBuilder::new(
                 "INSERT INTO messages (id, order_id, seq, sender_id, sender_type, body, image_url, \
@@ -330,38 +285,10 @@ impl Writer {
         }
         self.seqs.extend(next);
         self.revs.extend(next_rev);
-        let mut results: Vec<StoreResult<Inserted>> = Vec::with_capacity(batch.len());
-        for (job, outcome) in batch.iter().zip(outcomes) {
-            let result = match outcome {
-                Outcome::New(seq) => Ok(Inserted {
-                    message: job.msg.clone().stored(seq, new_rev(&new, &job.msg.id)),
-                    created: true,
-                }),
-                Outcome::Existing(m) => Ok(Inserted {
-                    message: *m,
-                    created: false,
-                }),
-                Outcome::SameAs(first) => match &results[first] {
-                    Ok(original) => Ok(Inserted {
-                        message: original.message.clone(),
-                        created: false,
-                    }),
-                    Err(e) => Err(StoreError::Batch(e.to_string())),
-                },
-                Outcome::Failed(e) => Err(e),
-            };
-            results.push(result);
-        }
+        let results = answers(batch.iter().map(|j| &j.msg), outcomes);
         Ok(Results {
             inserts: results,
             changes: applied,
         })
     }
-}
-
-/// The rev given to the new message with this id in this batch.
-fn new_rev(new: &[(&NewMessage, i64, i64)], id: &str) -> i64 {
-    new.iter()
-        .find(|(m, _, _)| m.id == id)
-        .map_or(0, |(_, _, rev)| *rev)
 }
