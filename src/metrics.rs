@@ -44,6 +44,9 @@ pub struct Metrics {
     pub rate_limit_local_fallbacks: Counter,
     pub errors: Family<CodeLabel, Counter>,
     pub http_latency: Family<RouteLabel, Histogram>,
+    /// Joins whose page came from the page cache (`service/pages.rs`), and those that read it.
+    pub page_cache_hits: Counter,
+    pub page_cache_misses: Counter,
 }
 
 impl Default for Metrics {
@@ -105,6 +108,18 @@ impl Default for Metrics {
             "HTTP request latency",
             http_latency.clone(),
         );
+        let page_cache_hits = Counter::default();
+        let page_cache_misses = Counter::default();
+        registry.register(
+            "join_page_cache_hits",
+            "Joins served the order's latest page from memory (the order had not changed)",
+            page_cache_hits.clone(),
+        );
+        registry.register(
+            "join_page_cache_misses",
+            "Joins that read the order's latest page from the database",
+            page_cache_misses.clone(),
+        );
         Self {
             registry,
             deliveries,
@@ -116,6 +131,8 @@ impl Default for Metrics {
             rate_limit_local_fallbacks,
             errors,
             http_latency,
+            page_cache_hits,
+            page_cache_misses,
         }
     }
 }
@@ -127,6 +144,14 @@ impl Metrics {
                 event: event.to_owned(),
             })
             .inc();
+    }
+
+    pub fn page_cache(&self, hit: bool) {
+        if hit {
+            self.page_cache_hits.inc();
+        } else {
+            self.page_cache_misses.inc();
+        }
     }
 
     pub fn error(&self, code: &str) {

@@ -10,7 +10,8 @@
 //! - `internal`: what the main backend tells us (orders, users);
 //! - `attachments`: uploads, the ownership rule of a send, downloads (`links`: signed links;
 //!   `media`: the blob store and limits; `sweep`: removal of what is no longer needed);
-//! - `render`: stored values as the wire shows them.
+//! - `render`: stored values as the wire shows them (`pages`: a join's page, reused while
+//!   its order is unchanged).
 //!
 //! Every event leaves through `publish`, the one exit to the live connections.
 
@@ -37,6 +38,7 @@ mod links;
 mod media;
 mod messages;
 mod notify;
+mod pages;
 mod reads;
 mod render;
 pub mod requests;
@@ -92,6 +94,7 @@ pub struct ChatService {
     throttles: Throttles,
     flights: Flights,
     orders: cache::OrderCache,
+    pages: pages::PageCache,
     versions: Arc<dyn OrderVersions>,
     shared_rate: Option<Arc<dyn SharedRate>>,
     media: Media,
@@ -114,6 +117,7 @@ impl ChatService {
             throttles: Throttles::new(limits),
             flights: Flights::default(),
             orders: cache::OrderCache::default(),
+            pages: pages::PageCache::default(),
             versions: Arc::new(LocalVersions::default()),
             shared_rate: None,
             media: Media::in_memory(),

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use super::ChatService;
+use super::pages::Extras;
 use crate::domain::{MessageId, Order, ReadMarker, StoredMessage, User, UserId, UserType};
 use crate::error::{ChatError, ChatResult};
 use crate::wire::{self, Sender};
@@ -21,16 +22,22 @@ impl ChatService {
             return Ok(Vec::new());
         }
         let markers = self.store.read_markers(&order.id).await?;
-        Ok(self.render_with(order, messages, &markers, &[]).await?.0)
+        let extras = self.extras(order, &messages).await?;
+        Ok(self
+            .render_with(order, messages, &extras, &markers, &[])
+            .await?
+            .0)
     }
 
-    /// `render` with the order's read markers already read (a join needs them twice); the
-    /// profiles it read come back too, with those of `also` (a join's participants), so that
-    /// one query of users serves the whole join.
+    /// `render` with the page's extras and the order's read markers already read (a join
+    /// reuses its page's extras and needs the markers twice); the profiles it read come back
+    /// too, with those of `also` (a join's participants), so that one query of users serves
+    /// the whole join.
     pub(super) async fn render_with(
         &self,
         order: &Order,
         messages: Vec<StoredMessage>,
+        extras: &Extras,
         all_markers: &[ReadMarker],
         also: &[UserId],
     ) -> ChatResult<(Vec<wire::Message>, Profiles)> {
@@ -43,34 +50,7 @@ impl ChatService {
             .filter(|m| order.role_of(&m.user_id).is_some())
             .cloned()
             .collect();
-        let mut reply_ids: Vec<MessageId> = messages
-            .iter()
-            .filter(|m| !m.is_deleted())
-            .filter_map(|m| m.reply_to_id.as_deref())
-            .filter_map(|id| MessageId::parse(id).ok())
-            .collect();
-        reply_ids.sort();
-        reply_ids.dedup();
-        let originals: HashMap<String, StoredMessage> = if reply_ids.is_empty() {
-            HashMap::new()
-        } else {
-            self.store
-                .messages_by_id(&order.id, &reply_ids)
-                .await?
-                .into_iter()
-                .map(|m| (m.id.clone(), m))
-                .collect()
-        };
-        let live: Vec<MessageId> = messages
-            .iter()
-            .filter(|m| !m.is_deleted())
-            .filter_map(|m| MessageId::parse(&m.id).ok())
-            .collect();
-        let mut reactions = if live.is_empty() {
-            HashMap::new()
-        } else {
-            self.store.reactions(&order.id, &live).await?
-        };
+        let originals = &extras.originals;
         let users = self
             .users_of(messages.iter().chain(originals.values()), also)
             .await?;
@@ -85,12 +65,13 @@ impl ChatService {
                     .map(|o| wire::ReplyTo::of(o, sender_of(o, &users).name));
                 let mine = MessageId::parse(&m.id)
                     .ok()
-                    .and_then(|id| reactions.remove(&id))
+                    .and_then(|id| extras.reactions.get(&id))
+                    .map(Vec::as_slice)
                     .unwrap_or_default();
                 let sender = sender_of(&m, &users);
                 let (attachments, image_url) = self.rendered_attachments(&m, &files);
                 wire::Message::build(m, sender, &markers)
-                    .with(reply, &mine)
+                    .with(reply, mine)
                     .with_attachments(attachments, image_url)
             })
             .collect();

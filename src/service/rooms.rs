@@ -39,12 +39,19 @@ impl ChatService {
         {
             self.announce(caller, role, &order.id, true).await;
         }
-        let history = self.store.history(&order.id, req.page()).await?;
+        let page = self.page_data(&order, req.page()).await?;
+        let history = &page.history;
         // One read of the markers serves the receipts and the ack's `reads`.
         let markers = self.store.read_markers(&order.id).await?;
         let also: Vec<UserId> = order.participant_ids().cloned().collect();
         let (messages, users) = self
-            .render_with(&order, history.messages, &markers, &also)
+            .render_with(
+                &order,
+                history.messages.clone(),
+                &page.extras,
+                &markers,
+                &also,
+            )
             .await?;
         let reads: BTreeMap<String, i64> = markers
             .into_iter()

@@ -107,6 +107,8 @@ pub trait MessageStore: Send + Sync {
         ids: &[MessageId],
     ) -> StoreResult<Vec<StoredMessage>>;
     async fn last_seq(&self, order: &OrderId) -> StoreResult<i64>;
+    /// The order's latest `rev` (0 for an order without changes or unknown).
+    async fn last_rev(&self, order: &OrderId) -> StoreResult<i64>;
     /// The earlier states of a message, oldest first.
     async fn revisions(&self, order: &OrderId, message: &MessageId) -> StoreResult<Vec<Revision>>;
 }

@@ -307,6 +307,14 @@ where
         Ok(seq.unwrap_or(0))
     }
 
+    pub(crate) async fn last_rev(&self, order: &OrderId) -> StoreResult<i64> {
+        let rev: Option<i64> = sqlx::query_scalar(sql::LAST_REV)
+            .bind(order.as_str())
+            .fetch_optional(&self.reader)
+            .await?;
+        Ok(rev.unwrap_or(0))
+    }
+
     // Read markers.
 
     pub(crate) async fn read_markers(&self, order: &OrderId) -> StoreResult<Vec<ReadMarker>> {

@@ -75,6 +75,11 @@ impl MessageStore for SqliteStore {
     async fn last_seq(&self, order: &OrderId) -> StoreResult<i64> {
         self.pools.get().last_seq(order).await
     }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn last_rev(&self, order: &OrderId) -> StoreResult<i64> {
+        self.pools.get().last_rev(order).await
+    }
 }
 
 #[async_trait]

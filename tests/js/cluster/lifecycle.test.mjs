@@ -5,7 +5,7 @@
 // Run: E2E_DATABASE_URL=postgres://… E2E_REDIS_URL=redis://… node --test --test-concurrency=1 cluster/
 import { describe, it, before, after, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { makeOrder, uid, call } from '../lib/server.mjs';
+import { makeOrder, uid, call, metric } from '../lib/server.mjs';
 import {
   ackData, assertMessage, assertPage, assertReactionUpdated, assertTombstone, reactionList, restData,
 } from '../lib/shapes.mjs';
@@ -167,5 +167,52 @@ describe('cluster: the message lifecycle across nodes', () => {
       assert.deepEqual(latest.get(target.id).reactions, t.reactions, `node ${k + 1}: the target's reactions`);
       for (const m of own) assert.equal(latest.get(m.id).message, h.messages.find((x) => x.id === m.id).message, `node ${k + 1}`);
     }
+  });
+
+  it('a repeat join is served from the node\'s page cache, and what another node changed is in the next join', async () => {
+    const order = await makeOrder(n1);
+    const o = order.id;
+    const c = order.customer.id;
+    const a = order.agents[0].id;
+    const agent = await joinAs(n2, a, o);
+    const m1 = await say(agent, o, 'one');
+    const m2 = await say(agent, o, 'two');
+    const m3 = await say(agent, o, 'three');
+    const counts = async () => ({
+      hits: await metric(n1.url, 'order_chat_join_page_cache_hits_total'),
+      misses: await metric(n1.url, 'order_chat_join_page_cache_misses_total'),
+    });
+
+    const before = await counts();
+    const first = await joinAs(n1, c, o);
+    const second = await joinAs(n1, c, o);
+    assert.deepEqual(await counts(), { hits: before.hits + 1, misses: before.misses + 1 }, 'the first join reads the page, the second is served from memory');
+    assert.deepEqual(second.joined.messages, first.joined.messages);
+    assert.deepEqual(first.joined.messages.map((m) => m.message), ['one', 'two', 'three']);
+
+    // Node 2 changes every kind of thing the page renders: text, a tombstone, reactions, a reply.
+    await edit(agent, o, m1.id, 'one, edited on node 2');
+    await del(agent, o, m2.id);
+    await react(agent, o, m3.id, '👍');
+    const reply = await say(agent, o, 're: three', { replyToId: m3.id });
+    const mid = await counts();
+    const third = await joinAs(n1, c, o);
+    assert.deepEqual(await counts(), { hits: mid.hits, misses: mid.misses + 1 }, 'the order changed on node 2: node 1 reads the page again');
+    const h = await fullHistory(n2, order);
+    assert.deepEqual(third.joined.messages, h.messages, 'the join on node 1 shows what node 2 reads');
+    assert.equal(third.joined.rev, h.rev);
+    const [e1, t2, r3, last] = third.joined.messages;
+    assert.equal(e1.message, 'one, edited on node 2');
+    assert.equal(t2.id, m2.id);
+    assert.equal(t2.deleted, true);
+    assert.deepEqual(r3.reactions.map((x) => [x.emoji, x.userIds]), [['👍', [a]]]);
+    assert.equal(last.id, reply.id);
+    assert.equal(last.replyTo.id, m3.id);
+
+    // A reaction removed on node 3 moves the rev too: the next join on node 1 does not show it.
+    await unreact(await joinAs(n3, a, o), o, m3.id, '👍');
+    const fourth = await joinAs(n1, c, o);
+    assert.equal('reactions' in fourth.joined.messages.find((x) => x.id === m3.id), false, 'no reactions left: the key is left out');
+    assert.deepEqual(fourth.joined.messages, (await fullHistory(n3, order)).messages);
   });
 });
