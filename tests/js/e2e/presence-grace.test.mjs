@@ -19,7 +19,11 @@ describe('presence grace', () => {
     const order = await makeOrder(server);
     const agentId = order.agents[0].id;
     const cust = await joinAs(server, order.customer.id, order.id);
+    // The agent's first user-joined reaches the customer's socket on its own schedule (the
+    // agent's ack may come first): wait for it, so that only a second one is counted.
+    const firstJoined = next(cust, 'user-joined');
     const agent = await joinAs(server, agentId, order.id);
+    await firstJoined;
     const joined = collector(cust, 'user-joined');
     const left = collector(cust, 'user-left');
     agent.close(); // a reload: the old page goes…
