@@ -27,13 +27,21 @@ pub fn presence_room(order: &OrderId, user: &UserId) -> String {
     format!("order:{order}|user:{user}")
 }
 
+/// The root namespace's operators. `None` once shutdown has removed the namespace: the
+/// disconnect handlers of the sockets it closes still run then, and socketioxide's `io.to()`
+/// panics without the namespace.
+fn root<A: Adapter>(io: &SocketIo<A>) -> Option<BroadcastOperators<A>> {
+    io.of("/")
+}
+
 /// Sockets in a room on every node; this node's alone if the cluster cannot be asked.
 async fn count_room<A: Adapter>(io: &SocketIo<A>, room: String) -> usize {
-    match io.to(room.clone()).fetch_sockets().await {
+    let Some(all) = root(io) else { return 0 };
+    match all.to(room.clone()).fetch_sockets().await {
         Ok(sockets) => sockets.len(),
         Err(e) => {
             tracing::warn!(error = %e, "cluster presence lookup failed; counting this node only");
-            io.local().to(room).sockets().len()
+            root(io).map_or(0, |ops| ops.local().to(room).sockets().len())
         }
     }
 }
@@ -67,6 +75,7 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
         event: &ServerEvent<'_>,
     ) {
         let Some(io) = self.io.get() else { return };
+        let Some(all) = root(io) else { return };
         let target = |op: BroadcastOperators<A>| {
             let op = op.to(order_room(order));
             match except_user {
@@ -75,10 +84,11 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
             }
         };
         let name = event.name();
-        if let Err(e) = target(io.broadcast()).emit(name, event).await {
+        if let Err(e) = target(all).emit(name, event).await {
             // The cluster adapter failed (Redis down): this node's own sockets still get it.
             tracing::warn!(%order, event = name, error = %e, "cluster broadcast failed; delivering locally");
-            if let Err(e) = target(io.local()).emit(name, event).await {
+            let Some(ops) = root(io) else { return };
+            if let Err(e) = target(ops.local()).emit(name, event).await {
                 tracing::warn!(%order, event = name, error = %e, "local broadcast failed");
             }
         }
@@ -86,19 +96,25 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
 
     async fn emit_to_user(&self, user: &UserId, event: &ServerEvent<'_>) {
         let Some(io) = self.io.get() else { return };
+        let Some(all) = root(io) else { return };
         let name = event.name();
-        if let Err(e) = io.to(user_room(user)).emit(name, event).await {
+        if let Err(e) = all.to(user_room(user)).emit(name, event).await {
             tracing::warn!(event = name, error = %e, "cluster emit to a user failed; this node only");
-            let _ = io.local().to(user_room(user)).emit(name, event).await;
+            if let Some(ops) = root(io) {
+                let _ = ops.local().to(user_room(user)).emit(name, event).await;
+            }
         }
     }
 
     async fn evict(&self, order: &OrderId, user: &UserId) {
         let Some(io) = self.io.get() else { return };
+        let Some(all) = root(io) else { return };
         let rooms = [order_room(order), presence_room(order, user)];
-        if let Err(e) = io.to(user_room(user)).leave(rooms.clone()).await {
+        if let Err(e) = all.to(user_room(user)).leave(rooms.clone()).await {
             tracing::warn!(%order, error = %e, "evicting on every node failed; this node only");
-            let _ = io.local().to(user_room(user)).leave(rooms).await;
+            if let Some(ops) = root(io) {
+                let _ = ops.local().to(user_room(user)).leave(rooms).await;
+            }
         }
     }
 
@@ -137,9 +153,12 @@ impl<A: Adapter> Realtime for SocketRealtime<A> {
 
     async fn disconnect_user(&self, user: &UserId) {
         let Some(io) = self.io.get() else { return };
-        if let Err(e) = io.to(user_room(user)).disconnect().await {
+        let Some(all) = root(io) else { return };
+        if let Err(e) = all.to(user_room(user)).disconnect().await {
             tracing::warn!(error = %e, "disconnecting a user on every node failed; this node only");
-            let _ = io.local().to(user_room(user)).disconnect().await;
+            if let Some(ops) = root(io) {
+                let _ = ops.local().to(user_room(user)).disconnect().await;
+            }
         }
     }
 

@@ -504,6 +504,9 @@ describe('B6. SIGTERM drains', () => {
       retryAfterMs: refused[0]?.error.retryAfterMs, exit: exit.code ?? exit.signal, exitMs, reasons: JSON.stringify(countReasons),
     });
     assert.equal(exit.code, 0, 'the process exits 0');
+    // Disconnect handlers still run after shutdown has removed the namespace (socketioxide's
+    // `io.to()` panics then); a panic is logged on stderr even when the exit code is 0.
+    assert.doesNotMatch(server.stderr(), /panicked/, 'no task panics while the sockets are closed');
     assertAckedStored(history, by('acked').map((s) => s.data), 'after the drain');
     assert.ok(gapless(history));
     assert.deepEqual(others.map((s) => s.outcome), [], 'no other error than SHUTTING_DOWN');
@@ -513,5 +516,30 @@ describe('B6. SIGTERM drains', () => {
     assert.deepEqual(Object.keys(countReasons), ['transport close'], 'clients see "transport close" (they reconnect by themselves)');
     for (const s of sockets) s.close();
     await again.stop();
+  });
+});
+
+describe('B7. SIGTERM with many joined sockets', () => {
+  it('every disconnect handler and presence settlement runs without a panic, also those that run after the namespace is gone; exit 0', async () => {
+    const ORDERS = 150;
+    const PER_USER = 3;
+    for (let round = 0; round < 2; round++) {
+      const server = await spawnServer({ env: LOAD_LIMITS });
+      cleanups.push(() => server.stop('SIGKILL'));
+      const orders = await Promise.all(Array.from({ length: ORDERS }, () => makeOrder(server)));
+      const sockets = await Promise.all(orders.flatMap((o) => [o.customer.id, o.agents[0].id]
+        .flatMap((u) => Array.from({ length: PER_USER }, () => joinedSocket(server, u, o.id)))));
+      let closed = 0;
+      for (const s of sockets) s.on('disconnect', () => { closed += 1; });
+      // Half leave by themselves just before the signal: their presence settles (after the
+      // grace) while the server is shutting down.
+      for (const s of sockets.slice(0, sockets.length / 2)) s.close();
+      server.proc.kill('SIGTERM');
+      const exit = await Promise.race([server.exited, new Promise((r) => setTimeout(() => r({ code: 'still running after 30 s' }), 30000))]);
+      figure('sigterm-many-sockets', { round, sockets: sockets.length, closed, exit: exit.code ?? exit.signal });
+      assert.equal(exit.code, 0, 'the process exits 0');
+      assert.doesNotMatch(server.stderr(), /panicked/, `round ${round}: no task panics while ${sockets.length} joined sockets are closed`);
+      for (const s of sockets) s.close();
+    }
   });
 });
