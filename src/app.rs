@@ -353,7 +353,10 @@ where
         internal_api_key: parts.settings.internal_api_key.clone().into(),
         redis_check,
     };
-    Ok((http::router(state).layer(layer), service))
+    let router = http::router(state)
+        .layer(layer)
+        .layer(axum::middleware::map_request(http::own_socket_head));
+    Ok((router, service))
 }
 
 /// Longest a client may take to send a request's headers (also the idle wait for the next

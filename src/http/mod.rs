@@ -58,6 +58,36 @@ pub fn finish(socket_router: Router, cors_origins: &[String]) -> Router {
     }
 }
 
+/// Gives a Socket.IO request's head its own memory before socketioxide keeps it.
+///
+/// hyper parses a request without copying: its header values and URI are slices of the
+/// connection's 8 KB read buffer. engineioxide keeps the handshake request's head (`req_parts`)
+/// for the whole life of the connection, which keeps that whole buffer alive: 8 KB per idle
+/// connection for a few hundred bytes of headers. Copying the head out frees it.
+pub async fn own_socket_head(mut req: Request) -> Request {
+    if !req.uri().path().starts_with(SOCKET_PATH) {
+        return req;
+    }
+    let headers = std::mem::take(req.headers_mut());
+    let mut owned = http::HeaderMap::with_capacity(headers.len());
+    for (name, value) in &headers {
+        // A value hyper accepted is a valid value: copying it cannot fail, but keep the
+        // original (still correct, only not freed) rather than assume so.
+        let mut copy =
+            http::HeaderValue::from_bytes(value.as_bytes()).unwrap_or_else(|_| value.clone());
+        copy.set_sensitive(value.is_sensitive());
+        owned.append(name.clone(), copy);
+    }
+    *req.headers_mut() = owned;
+    if let Ok(uri) = req.uri().to_string().parse::<http::Uri>() {
+        *req.uri_mut() = uri;
+    }
+    req
+}
+
+/// Where the Socket.IO layer answers (socketioxide's default path).
+const SOCKET_PATH: &str = "/socket.io/";
+
 /// The routes and their OpenAPI operations, before the document is added.
 fn api_routes(state: &AppState) -> OpenApiRouter<AppState> {
     let chat = rest::routes()
