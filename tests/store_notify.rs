@@ -340,6 +340,33 @@ async fn push_subscriptions_keep_the_newest_ten(s: Arc<dyn Store>) {
     assert_eq!(found[0].endpoint, "https://p/7");
 }
 
+/// Subscriptions of one user arriving at once (several tabs, several nodes) still leave the
+/// newest ten: each waits for the other instead of both trimming what they alone saw.
+async fn concurrent_subscriptions_of_a_user_keep_ten(s: Arc<dyn Store>) {
+    for i in 0..10 {
+        s.put_push_subscription(&sub(&format!("https://c/old{i}"), "busy", i), 10)
+            .await
+            .unwrap();
+    }
+    for round in 0..3 {
+        let tasks: Vec<_> = (0..8)
+            .map(|k| {
+                let s = s.clone();
+                tokio::spawn(async move {
+                    let at = 100 + round * 10 + k;
+                    s.put_push_subscription(&sub(&format!("https://c/{round}-{k}"), "busy", at), 10)
+                        .await
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap(), "each endpoint is new");
+        }
+        let kept = s.push_subscriptions_of(&uid("busy")).await.unwrap();
+        assert_eq!(kept.len(), 10, "round {round}: ten kept, not more");
+    }
+}
+
 async fn mutes_and_settings(s: Arc<dyn Store>) {
     an_order(s.as_ref(), "o1").await;
     assert!(!s.is_muted(&oid("o1"), &uid("cust")).await.unwrap());
@@ -369,5 +396,6 @@ store_suite!(
     deliveries_are_claimed_by_one_and_retried,
     a_webhook_back_hastens_its_retries,
     push_subscriptions_keep_the_newest_ten,
+    concurrent_subscriptions_of_a_user_keep_ten,
     mutes_and_settings,
 );

@@ -8,6 +8,7 @@ use crate::domain::{
     ScanRecord, Unnotified, UserId,
 };
 use crate::store::shared::CLAIM_POSTGRES as CLAIM;
+use crate::store::shared::LOCK_USER_PUSH_POSTGRES;
 use crate::store::{NotificationStore, StoreResult};
 
 #[async_trait]
@@ -86,7 +87,9 @@ impl NotificationStore for PgStore {
         sub: &PushSubscription,
         max_per_user: usize,
     ) -> StoreResult<bool> {
-        self.pools.put_push_subscription(sub, max_per_user).await
+        self.pools
+            .put_push_subscription(sub, max_per_user, Some(LOCK_USER_PUSH_POSTGRES))
+            .await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(user = %user))]

@@ -26,7 +26,7 @@ mod sql;
 
 pub(crate) use batch::{ClientKey, answers, client_key, new_rows, number, stored_key};
 pub(crate) use changes::{ChangePlan, plan, read as read_change, write as write_change};
-pub(crate) use notify::{CLAIM_POSTGRES, CLAIM_SQLITE, LeadCell};
+pub(crate) use notify::{CLAIM_POSTGRES, CLAIM_SQLITE, LOCK_USER_PUSH_POSTGRES, LeadCell};
 pub(crate) use rows::{MESSAGE_COLUMNS, MessageRow, ReactionCounts};
 pub(crate) use search::{Matcher, search};
 

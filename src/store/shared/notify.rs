@@ -92,6 +92,12 @@ const AFTER_SCAN: &str = "UPDATE orders SET
                         WHEN $4 IS NOT NULL AND $4 < $5 THEN $4 ELSE $5 END
      WHERE id = $1";
 
+/// PostgreSQL: a new subscription of a user waits for any other of the same user (a transaction
+/// lock on the user id), so that two at once cannot both keep 10 and leave 11. SQLite's one
+/// writer connection serializes them already.
+pub(crate) const LOCK_USER_PUSH_POSTGRES: &str =
+    "SELECT pg_advisory_xact_lock(1886745448, hashtext($1))";
+
 /// SQLite's claim: its one writer connection serializes claims already.
 pub(crate) const CLAIM_SQLITE: &str = "UPDATE outbox SET locked_until = $2, attempts = attempts + 1
      WHERE id IN (SELECT id FROM outbox WHERE state = 'pending' AND next_at <= $1
@@ -395,8 +401,15 @@ where
         &self,
         sub: &PushSubscription,
         max_per_user: usize,
+        lock_user: Option<&'static str>,
     ) -> StoreResult<bool> {
         let mut tx = self.writer.begin().await?;
+        if let Some(lock) = lock_user {
+            sqlx::query(lock)
+                .bind(sub.user_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let (existing,): (i64,) = sqlx::query_as(PUSH_EXISTS)
             .bind(sub.endpoint.as_str())
             .fetch_one(&mut *tx)

@@ -91,7 +91,7 @@ impl NotificationStore for SqliteStore {
     ) -> StoreResult<bool> {
         self.pools
             .get()
-            .put_push_subscription(sub, max_per_user)
+            .put_push_subscription(sub, max_per_user, None)
             .await
     }
 
