@@ -58,5 +58,5 @@ for _ in $(seq 120); do grep -q 'Heaptrack finished' "$WORK/server.log" && break
 SERVER_PID=
 if grep -q panicked "$WORK/server.log"; then echo "the server panicked:" >&2; grep -A3 panicked "$WORK/server.log" >&2; exit 1; fi
 heaptrack_print -f "$WORK"/heap*.zst --print-peaks 0 --print-allocators 0 --print-temporary 0 \
-  --print-leaks 0 --print-histogram 0 --print-flamegraph "$WORK/peak.folded" --flamegraph-cost-type peak >/dev/null
+  --print-leaks 0 --print-flamegraph "$WORK/peak.folded" --flamegraph-cost-type peak >/dev/null
 python3 bench/heap-breakdown.py "$WORK/peak.folded" "$CONNECTIONS"
