@@ -109,6 +109,20 @@ test('with the permission denied the bell shows the blocked state and says how t
   });
   assert.equal(await page.getAttribute('#notify-toggle', 'aria-pressed'), 'false');
   assert.equal(await page.getAttribute('#notify-toggle', 'aria-label'), 'Notify me of new messages in this chat');
+  // Blocked must not look like muted (both show the slashed bell): a copy of the bell in the
+  // muted state, next to it, is drawn in other colours (not only fainter).
+  const looks = await page.evaluate(() => {
+    const bell = document.querySelector('#notify-toggle');
+    const copy = bell.cloneNode(true);
+    copy.removeAttribute('id');
+    copy.dataset.state = 'muted';
+    bell.after(copy);
+    const draw = (b) => { const s = getComputedStyle(b); return [s.color, s.backgroundColor]; };
+    const seen = { blocked: draw(bell), muted: draw(copy) };
+    copy.remove();
+    return seen;
+  });
+  assert.notDeepEqual(looks.blocked, looks.muted, `blocked and muted look alike: ${JSON.stringify(looks)}`);
   await page.focus('#notify-toggle');
   await page.keyboard.press('Enter');
   const note = page.locator('#notify-note');
