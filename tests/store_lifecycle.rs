@@ -484,6 +484,70 @@ async fn changes_sent_together_apply_in_arrival_order() {
     assert_eq!(trail, vec!["first", "second"]);
 }
 
+/// Changes to many orders arriving together (one writer batch on each backend), with changes
+/// to an order that does not exist among them: each is answered on its own, each order's revs
+/// are gapless after its last message, and the unknown order's change is NotFound.
+async fn changes_to_many_orders_at_once(s: Arc<dyn Store>) {
+    let mut messages = Vec::new();
+    for k in 0..12 {
+        let order = format!("many{k}");
+        open_order(&s, &order).await;
+        messages.push((order.clone(), send(&s, &order, "c1", "first").await));
+    }
+    let ghost = send(&s, "many0", "c1", "also").await;
+    let tasks: Vec<_> = messages
+        .iter()
+        .flat_map(|(order, m)| (0..5).map(move |i| (order.clone(), m.clone(), i)))
+        .map(|(order, m, i)| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                let c = if i % 2 == 0 {
+                    edit(&m, &format!("edit {i}"))
+                } else {
+                    react(&m, &format!("u{i}"), "👍", true)
+                };
+                (order.clone(), s.apply_change(&oid(&order), c).await)
+            })
+        })
+        .chain((0..3).map(|i| {
+            let (s, m) = (s.clone(), ghost.clone());
+            tokio::spawn(async move {
+                (
+                    "nowhere".to_string(),
+                    s.apply_change(&oid("nowhere"), react(&m, &format!("g{i}"), "🔥", true))
+                        .await,
+                )
+            })
+        }))
+        .collect();
+    let mut revs: std::collections::HashMap<String, Vec<i64>> = Default::default();
+    let mut not_found = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            (order, Ok(Applied::Changed(m))) => revs.entry(order).or_default().push(m.rev),
+            (order, Ok(Applied::Refused(Refusal::NotFound))) if order == "nowhere" => {
+                not_found += 1
+            }
+            (order, other) => panic!("{order}: {other:?}"),
+        }
+    }
+    assert_eq!(
+        not_found, 3,
+        "a change to an order that does not exist is NotFound"
+    );
+    for (order, m) in &messages {
+        let mut got = revs.remove(order).unwrap_or_default();
+        got.sort();
+        let first = if order == "many0" { ghost.rev } else { m.rev };
+        let want: Vec<i64> = (first + 1..=first + 5).collect();
+        assert_eq!(
+            got, want,
+            "{order}: five changes, gapless revs after its last message"
+        );
+        assert_eq!(current_rev(&s, order).await, first + 5);
+    }
+}
+
 store_suite!(
     every_change_takes_the_next_rev,
     since_rev_returns_exactly_the_changed_messages,
@@ -492,6 +556,7 @@ store_suite!(
     reactions_keep_their_order_and_limits,
     a_reaction_storm_loses_and_doubles_nothing,
     rev_never_repeats_under_mixed_concurrent_writers,
+    changes_to_many_orders_at_once,
 );
 
 /// Two nodes on one PostgreSQL (two stores, two pools): revs stay unique and ordered.

@@ -15,18 +15,23 @@
 //! If the batch fails for any reason (a row the database refuses, a deadlock with another
 //! writer, a lost connection), nothing of it is kept and each of its messages is stored again
 //! on its own, so one bad row fails only itself.
+//!
+//! Edits, deletes and reactions queue on the same writer (their order's shard) and the changes
+//! waiting together share one transaction too: their orders locked sorted by id, each change
+//! read, planned and written in arrival order with the next `rev` of its order, one commit.
+//! A failed change batch is likewise applied again change by change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use sqlx::{PgPool, Postgres, Transaction};
 use tokio::sync::{mpsc, oneshot};
 
-use crate::domain::{Inserted, NewMessage, StoredMessage};
+use crate::domain::{Applied, Change, Inserted, NewMessage, OrderId, Refusal, StoredMessage};
 use crate::store::shared::{
-    ClientKey, LeadCell, MessageRow, answers, client_key, message_columns, new_rows, number,
-    stored_key,
+    ChangePlan, ClientKey, LeadCell, MessageRow, answers, client_key, message_columns, new_rows,
+    number, plan, read_change, stored_key, write_change,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -36,9 +41,20 @@ const MAX_BATCH: usize = 512;
 /// Writer tasks per node: each holds at most one pool connection.
 pub(super) const SHARDS: usize = 4;
 
-struct Job {
+enum Job {
+    Insert(InsertJob),
+    Change(ChangeJob),
+}
+
+struct InsertJob {
     msg: NewMessage,
     reply: oneshot::Sender<StoreResult<Inserted>>,
+}
+
+struct ChangeJob {
+    order: OrderId,
+    change: Change,
+    reply: oneshot::Sender<StoreResult<Applied>>,
 }
 
 /// The queues of this node's writer tasks.
@@ -60,22 +76,59 @@ impl Writers {
 
     /// Queue a message for its order's writer and wait for the commit.
     pub(super) async fn insert(&self, msg: NewMessage) -> StoreResult<Inserted> {
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        msg.order_id.as_str().hash(&mut h);
-        let shard = &self.shards[(h.finish() % self.shards.len() as u64) as usize];
         let (reply, answer) = oneshot::channel();
-        let stopped = || StoreError::Batch("the message writer has stopped".into());
+        let shard = self.shard(&msg.order_id);
         shard
-            .send(Job { msg, reply })
+            .send(Job::Insert(InsertJob { msg, reply }))
             .await
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
     }
+
+    /// Queue an edit, delete or reaction for its order's writer and wait for the commit.
+    pub(super) async fn change(&self, order: &OrderId, change: Change) -> StoreResult<Applied> {
+        let (reply, answer) = oneshot::channel();
+        let job = ChangeJob {
+            order: order.clone(),
+            change,
+            reply,
+        };
+        self.shard(order)
+            .send(Job::Change(job))
+            .await
+            .map_err(|_| stopped())?;
+        answer.await.map_err(|_| stopped())?
+    }
+
+    /// An order always goes to the same writer.
+    fn shard(&self, order: &OrderId) -> &mpsc::Sender<Job> {
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        order.as_str().hash(&mut h);
+        &self.shards[(h.finish() % self.shards.len() as u64) as usize]
+    }
+}
+
+fn stopped() -> StoreError {
+    StoreError::Batch("the message writer has stopped".into())
 }
 
 async fn group_commit(pool: PgPool, leads: Arc<LeadCell>, mut jobs: mpsc::Receiver<Job>) {
+    let mut waiting = Vec::with_capacity(MAX_BATCH);
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while jobs.recv_many(&mut batch, MAX_BATCH).await > 0 {
+    let mut changes = Vec::new();
+    while jobs.recv_many(&mut waiting, MAX_BATCH).await > 0 {
+        for job in waiting.drain(..) {
+            match job {
+                Job::Insert(j) => batch.push(j),
+                Job::Change(j) => changes.push(j),
+            }
+        }
+        if !changes.is_empty() {
+            commit_changes(&pool, &leads, std::mem::take(&mut changes)).await;
+        }
+        if batch.is_empty() {
+            continue;
+        }
         let started = std::time::Instant::now();
         let msgs: Vec<&NewMessage> = batch.iter().map(|j| &j.msg).collect();
         let outcome = insert_batch(&pool, &leads, &msgs).await;
@@ -120,6 +173,94 @@ async fn group_commit(pool: PgPool, leads: Arc<LeadCell>, mut jobs: mpsc::Receiv
 
 fn lost() -> StoreError {
     StoreError::Batch("the writer lost a result".into())
+}
+
+/// The changes waiting together, in one transaction; if the database refuses it, each again on
+/// its own, so that only the one at fault fails.
+async fn commit_changes(pool: &PgPool, leads: &LeadCell, jobs: Vec<ChangeJob>) {
+    let started = std::time::Instant::now();
+    let outcome = change_batch(pool, leads, &jobs).await;
+    tracing::trace!(
+        size = jobs.len(),
+        elapsed_us = started.elapsed().as_micros() as u64,
+        "change batch"
+    );
+    match outcome {
+        Ok(results) => {
+            for (job, result) in jobs.into_iter().zip(results) {
+                let _ = job.reply.send(result);
+            }
+        }
+        Err(StoreError::Database(sqlx::Error::Database(e))) if jobs.len() > 1 => {
+            tracing::warn!(error = %e, size = jobs.len(), "change batch refused; applying its changes one by one");
+            for job in jobs {
+                let result = change_batch(pool, leads, std::slice::from_ref(&job)).await;
+                let result = result.and_then(|mut r| r.pop().unwrap_or_else(|| Err(lost())));
+                let _ = job.reply.send(result);
+            }
+        }
+        // Out of reach (or the one change was refused): every caller hears why.
+        Err(e) if jobs.len() == 1 => {
+            if let Some(job) = jobs.into_iter().next() {
+                let _ = job.reply.send(Err(e));
+            }
+        }
+        Err(e) => {
+            let reason = e.to_string();
+            tracing::error!(error = %reason, size = jobs.len(), "change batch failed");
+            for job in jobs {
+                let _ = job.reply.send(Err(StoreError::Batch(reason.clone())));
+            }
+        }
+    }
+}
+
+const LOCK_CHANGED_ORDERS: &str = "SELECT id FROM orders WHERE id = ANY($1) ORDER BY id FOR UPDATE";
+
+/// Moves the order's `rev` for one change (and when the change makes it due).
+const NEXT_REV: &str = "UPDATE orders SET last_rev = last_rev + 1,
+       notify_at = CASE WHEN $2::BIGINT IS NULL THEN notify_at
+                        WHEN notify_at IS NULL OR notify_at > $2 THEN $2 ELSE notify_at END
+     WHERE id = $1 RETURNING last_rev";
+
+/// One transaction for these changes; the results in their order. An `Err` means nothing was
+/// written.
+async fn change_batch(
+    pool: &PgPool,
+    leads: &LeadCell,
+    jobs: &[ChangeJob],
+) -> StoreResult<Vec<StoreResult<Applied>>> {
+    let mut tx = pool.begin().await?;
+    let mut orders: Vec<&str> = jobs.iter().map(|j| j.order.as_str()).collect();
+    orders.sort_unstable();
+    orders.dedup();
+    let locked: Vec<(String,)> = sqlx::query_as(LOCK_CHANGED_ORDERS)
+        .bind(&orders)
+        .fetch_all(&mut *tx)
+        .await?;
+    let known: HashSet<String> = locked.into_iter().map(|(id,)| id).collect();
+    let mut results = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        if !known.contains(job.order.as_str()) {
+            results.push(Ok(Applied::Refused(Refusal::NotFound)));
+            continue;
+        }
+        let (current, counts) = read_change::<Postgres>(&mut tx, &job.order, &job.change).await?;
+        let applied = match plan(&job.change, current, counts) {
+            ChangePlan::Done(applied) => applied,
+            ChangePlan::Write(m) => {
+                let rev: i64 = sqlx::query_scalar(NEXT_REV)
+                    .bind(job.order.as_str())
+                    .bind(leads.for_change(crate::domain::now_millis()))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                Applied::Changed(write_change::<Postgres>(&mut tx, &job.change, m, rev).await?)
+            }
+        };
+        results.push(Ok(applied));
+    }
+    tx.commit().await?;
+    Ok(results)
 }
 
 const LOCK_ORDERS: &str =
