@@ -68,6 +68,23 @@ async fn open_pools(opts: &SqliteConnectOptions) -> Result<Pools, sqlx::Error> {
     Ok(Pools { writer, reader })
 }
 
+/// Opening the database at start: a first connection that is not ready within the pool's
+/// acquire timeout (a fresh file's WAL set-up waits on fsync, which a machine busy writing can
+/// hold for seconds) is tried again a few times before the start fails.
+async fn open_patiently(opts: &SqliteConnectOptions) -> Result<Pools, sqlx::Error> {
+    const ATTEMPTS: u32 = 4;
+    let mut attempt = 1;
+    loop {
+        match open_pools(opts).await {
+            Err(sqlx::Error::PoolTimedOut) if attempt < ATTEMPTS => {
+                tracing::warn!(attempt, "opening the database timed out; trying again");
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
 /// The current pools, replaced as a whole when the database turns out to be read-only.
 ///
 /// SQLite shares one open file (and one WAL index) per database among all the connections of a
@@ -133,7 +150,7 @@ impl SqliteStore {
             // commits in between is copied into the database once, and the database file is
             // synced less often. The WAL is reset at each checkpoint.
             .pragma("wal_autocheckpoint", "10000");
-        let pools = open_pools(&opts).await?;
+        let pools = open_patiently(&opts).await?;
         sqlx::migrate!("migrations/sqlite")
             .run(&pools.writer)
             .await?;
