@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use sqlx::Postgres;
 
 use crate::domain::{
-    Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Refusal,
-    Revision, StoredMessage,
+    Applied, Change, History, HistoryWithExtras, Inserted, MessageId, NewMessage, OrderId, Page,
+    Reaction, Refusal, Revision, StoredMessage,
 };
 use crate::store::shared::{ChangePlan, plan, read_change, write_change};
 use crate::store::{MessageStore, ReactionStore, StoreResult};
@@ -75,6 +75,15 @@ impl MessageStore for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
         self.pools.history(order, page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn history_with_extras(
+        &self,
+        order: &OrderId,
+        page: Page,
+    ) -> StoreResult<HistoryWithExtras> {
+        self.pools.history_with_extras(order, page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order, seq = seq))]

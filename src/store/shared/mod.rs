@@ -15,6 +15,27 @@ macro_rules! message_columns {
 }
 pub(crate) use message_columns;
 
+/// `message_columns!` of the page's rows, aliased `m` in a page-with-extras statement.
+macro_rules! page_columns {
+    () => {
+        "m.id, m.order_id, m.seq, m.sender_id, m.sender_type, m.body, m.image_url, \
+         m.attachments, m.client_message_id, m.created_at, m.updated_at, m.rev, m.reply_to_id, \
+         m.edited_at, m.deleted_at, m.deleted_by"
+    };
+}
+
+/// The columns of the message a page's row replies to (`o`), named as `OriginalRow`'s fields.
+macro_rules! original_columns {
+    () => {
+        "o.id AS o_id, o.order_id AS o_order_id, o.seq AS o_seq, o.sender_id AS o_sender_id, \
+         o.sender_type AS o_sender_type, o.body AS o_body, o.image_url AS o_image_url, \
+         o.attachments AS o_attachments, o.client_message_id AS o_client_message_id, \
+         o.created_at AS o_created_at, o.updated_at AS o_updated_at, o.rev AS o_rev, \
+         o.reply_to_id AS o_reply_to_id, o.edited_at AS o_edited_at, \
+         o.deleted_at AS o_deleted_at, o.deleted_by AS o_deleted_by"
+    };
+}
+
 mod attachments;
 mod batch;
 mod changes;

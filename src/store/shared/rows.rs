@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    ChatSummary, Emoji, History, MessageId, Order, OrderId, OrderStatus, Page, Reaction,
-    ReadMarker, Revision, StoredMessage, User, UserId, UserType,
+    ChatSummary, Emoji, History, HistoryWithExtras, MessageId, Order, OrderId, OrderStatus, Page,
+    PageExtras, Reaction, ReadMarker, Revision, StoredMessage, User, UserId, UserType,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -51,6 +51,70 @@ impl From<MessageRow> for StoredMessage {
             deleted_at: r.deleted_at,
             deleted_by: r.deleted_by,
         }
+    }
+}
+
+/// A row of a page-with-extras statement (`sql::page_with_extras!`): a message of the page,
+/// the order's rev, the message it replies to and its reactions.
+#[derive(sqlx::FromRow)]
+pub(crate) struct PageRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    order_rev: Option<i64>,
+    #[sqlx(flatten)]
+    original: OriginalRow,
+    reactions: Option<String>,
+}
+
+impl PageRow {
+    pub(crate) fn order_rev(&self) -> i64 {
+        self.order_rev.unwrap_or(0)
+    }
+}
+
+/// The replied-to message's columns of a `PageRow`, all NULL when there is none.
+#[derive(sqlx::FromRow)]
+pub(crate) struct OriginalRow {
+    o_id: Option<String>,
+    o_order_id: Option<String>,
+    o_seq: Option<i64>,
+    o_sender_id: Option<String>,
+    o_sender_type: Option<String>,
+    o_body: Option<String>,
+    o_image_url: Option<String>,
+    o_attachments: Option<String>,
+    o_client_message_id: Option<String>,
+    o_created_at: Option<i64>,
+    o_updated_at: Option<i64>,
+    o_rev: Option<i64>,
+    o_reply_to_id: Option<String>,
+    o_edited_at: Option<i64>,
+    o_deleted_at: Option<i64>,
+    o_deleted_by: Option<String>,
+}
+
+impl OriginalRow {
+    /// The message, if the row has one (its NOT NULL columns are then all there).
+    fn into_message(self) -> Option<StoredMessage> {
+        let row = MessageRow {
+            id: self.o_id?,
+            order_id: self.o_order_id?,
+            seq: self.o_seq?,
+            sender_id: self.o_sender_id?,
+            sender_type: self.o_sender_type?,
+            body: self.o_body?,
+            image_url: self.o_image_url,
+            attachments: self.o_attachments?,
+            client_message_id: self.o_client_message_id,
+            created_at: self.o_created_at?,
+            updated_at: self.o_updated_at?,
+            rev: self.o_rev?,
+            reply_to_id: self.o_reply_to_id,
+            edited_at: self.o_edited_at,
+            deleted_at: self.o_deleted_at,
+            deleted_by: self.o_deleted_by,
+        };
+        Some(row.into())
     }
 }
 
@@ -201,6 +265,43 @@ pub(crate) fn sort_by_activity(chats: &mut [ChatSummary]) {
     chats.sort_by_key(|c| {
         std::cmp::Reverse(c.last_message.as_ref().map(|m| m.created_at).unwrap_or(0))
     });
+}
+
+/// `page_of` for the rows of a page-with-extras statement, with the originals and reactions of
+/// the page's messages (those of the row beyond the page are left out, as its message is).
+pub(crate) fn page_with_extras_of(
+    rows: Vec<PageRow>,
+    page: Page,
+    rev: i64,
+) -> StoreResult<HistoryWithExtras> {
+    let limit = page.limit() as usize;
+    let mut originals = HashMap::new();
+    let mut reactions = Vec::new();
+    let mut messages = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        if i < limit {
+            if let Some(original) = row.original.into_message() {
+                originals.insert(original.id.clone(), original);
+            }
+            if let Some(json) = row.reactions.as_deref() {
+                let pairs: Vec<(String, String)> = serde_json::from_str(json)
+                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+                reactions.extend(pairs.into_iter().map(|(emoji, user_id)| ReactionRow {
+                    message_id: row.message.id.clone(),
+                    emoji,
+                    user_id,
+                }));
+            }
+        }
+        messages.push(row.message);
+    }
+    Ok(HistoryWithExtras {
+        history: page_of(messages, page, rev),
+        extras: PageExtras {
+            originals,
+            reactions: group_reactions(reactions),
+        },
+    })
 }
 
 /// Turn `limit + 1` fetched rows into a page: oldest first (by `rev` for a `Changed` page),

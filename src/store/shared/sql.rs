@@ -73,29 +73,99 @@ pub(super) const LAST_MESSAGES_OF_USERS_ORDERS: &str = concat!(
 
 // Messages.
 
-/// `$2` is 0: every seq is above it.
-pub(super) const HISTORY_LATEST: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3"
-);
-pub(super) const HISTORY_BEFORE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-);
-pub(super) const HISTORY_AFTER: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
-);
+/// The statements that read one kind of page: the page alone (`plain`), and the page with its
+/// extras on each database (`page_with_extras!`).
+pub(crate) struct PageTexts {
+    pub plain: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
 
+/// Which of a page's statements a database runs.
+pub(crate) trait Dialect {
+    fn page_with_extras(texts: &PageTexts) -> &'static str;
+}
+
+impl Dialect for sqlx::Sqlite {
+    fn page_with_extras(texts: &PageTexts) -> &'static str {
+        texts.sqlite
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    fn page_with_extras(texts: &PageTexts) -> &'static str {
+        texts.postgres
+    }
+}
+
+/// A page of an order's messages: `$1` the order, `$2` the cursor, `$3` the rows to fetch; the
+/// condition on the cursor and the page's order.
+macro_rules! page_texts {
+    ($cursor:literal, $order:literal) => {
+        PageTexts {
+            plain: concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE order_id = $1 AND ",
+                $cursor,
+                " ORDER BY ",
+                $order,
+                " LIMIT $3"
+            ),
+            sqlite: page_with_extras!($cursor, $order, reactions_json_sqlite),
+            postgres: page_with_extras!($cursor, $order, reactions_json_postgres),
+        }
+    };
+}
+
+/// A page and what renders it besides profiles and read state, in one statement, so in one
+/// snapshot on both databases: each of the page's rows (`m`) with the order's rev, the message
+/// it replies to (`o_…`, NULL when it is a tombstone, replies to nothing, or to a message of
+/// another order) and its reactions as a JSON array of `[emoji, user]` in rev order (NULL for a
+/// tombstone; none: `[]` on SQLite, NULL on PostgreSQL). Rows in the page's order.
+macro_rules! page_with_extras {
+    ($cursor:literal, $order:literal, $reactions:ident) => {
+        concat!(
+            "SELECT ",
+            page_columns!(),
+            ", (SELECT last_rev FROM orders WHERE id = $1) AS order_rev, ",
+            original_columns!(),
+            ", CASE WHEN m.deleted_at IS NULL THEN (SELECT ",
+            $reactions!(),
+            " FROM reactions r WHERE r.message_id = m.id) END AS reactions",
+            " FROM (SELECT ",
+            message_columns!(),
+            " FROM messages WHERE order_id = $1 AND ",
+            $cursor,
+            " ORDER BY ",
+            $order,
+            " LIMIT $3) m",
+            " LEFT JOIN messages o ON o.id = m.reply_to_id AND o.order_id = m.order_id",
+            " AND m.deleted_at IS NULL",
+            " ORDER BY m.",
+            $order
+        )
+    };
+}
+
+/// The one part the databases spell differently: a message's reactions as JSON text.
+macro_rules! reactions_json_sqlite {
+    () => {
+        "json_group_array(json_array(r.emoji, r.user_id) ORDER BY r.rev)"
+    };
+}
+macro_rules! reactions_json_postgres {
+    () => {
+        "CAST(json_agg(json_build_array(r.emoji, r.user_id) ORDER BY r.rev) AS TEXT)"
+    };
+}
+
+/// `$2` is 0: every seq is above it.
+pub(super) const LATEST: PageTexts = page_texts!("seq > $2", "seq DESC");
+pub(super) const BEFORE: PageTexts = page_texts!("seq < $2", "seq DESC");
+pub(super) const AFTER: PageTexts = page_texts!("seq > $2", "seq ASC");
 /// Every message changed after `$2` (its latest change's rev), earliest change first.
-pub(super) const HISTORY_CHANGED: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND rev > $2 ORDER BY rev ASC LIMIT $3"
-);
+pub(super) const CHANGED: PageTexts = page_texts!("rev > $2", "rev ASC");
 
 pub(super) const LAST_REV: &str = "SELECT last_rev FROM orders WHERE id = $1";
 
