@@ -556,7 +556,14 @@ async fn a_page_with_extras_is_the_page_its_originals_and_reactions(s: Arc<dyn S
     open_order(&s, "o1").await;
     open_order(&s, "o2").await;
     let elsewhere = send(&s, "o2", "c1", "in another order").await;
+    // Its text has what JSON must escape; it was edited (an original carries `edited_at`).
     let old = send(&s, "o1", "c1", "before the page").await;
+    let old = changed(
+        &s,
+        "o1",
+        edit(&old, "\"quoted\" \\ back\nslash \u{7f} é 👍 </x>"),
+    )
+    .await;
     let doomed = send(&s, "o1", "c1", "to be deleted").await;
     let only_tomb = send(&s, "o1", "c1", "answered by a deleted reply only").await;
     let filler = send(&s, "o1", "c1", "filler").await;

@@ -5,36 +5,49 @@
 use sqlx::{Database, Pool};
 
 /// The columns every message query selects, in `MessageRow`'s order (a macro, so that the SQL
-/// texts can `concat!` it into constants).
+/// texts can `concat!` it into constants); with a table alias, each column prefixed by it.
 macro_rules! message_columns {
     () => {
-        "id, order_id, seq, sender_id, sender_type, body, image_url, attachments, \
-         client_message_id, created_at, updated_at, rev, reply_to_id, edited_at, deleted_at, \
-         deleted_by"
+        message_columns!("")
+    };
+    ($t:literal) => {
+        concat!(
+            $t,
+            "id, ",
+            $t,
+            "order_id, ",
+            $t,
+            "seq, ",
+            $t,
+            "sender_id, ",
+            $t,
+            "sender_type, ",
+            $t,
+            "body, ",
+            $t,
+            "image_url, ",
+            $t,
+            "attachments, ",
+            $t,
+            "client_message_id, ",
+            $t,
+            "created_at, ",
+            $t,
+            "updated_at, ",
+            $t,
+            "rev, ",
+            $t,
+            "reply_to_id, ",
+            $t,
+            "edited_at, ",
+            $t,
+            "deleted_at, ",
+            $t,
+            "deleted_by"
+        )
     };
 }
 pub(crate) use message_columns;
-
-/// `message_columns!` of the page's rows, aliased `m` in a page-with-extras statement.
-macro_rules! page_columns {
-    () => {
-        "m.id, m.order_id, m.seq, m.sender_id, m.sender_type, m.body, m.image_url, \
-         m.attachments, m.client_message_id, m.created_at, m.updated_at, m.rev, m.reply_to_id, \
-         m.edited_at, m.deleted_at, m.deleted_by"
-    };
-}
-
-/// The columns of the message a page's row replies to (`o`), named as `OriginalRow`'s fields.
-macro_rules! original_columns {
-    () => {
-        "o.id AS o_id, o.order_id AS o_order_id, o.seq AS o_seq, o.sender_id AS o_sender_id, \
-         o.sender_type AS o_sender_type, o.body AS o_body, o.image_url AS o_image_url, \
-         o.attachments AS o_attachments, o.client_message_id AS o_client_message_id, \
-         o.created_at AS o_created_at, o.updated_at AS o_updated_at, o.rev AS o_rev, \
-         o.reply_to_id AS o_reply_to_id, o.edited_at AS o_edited_at, \
-         o.deleted_at AS o_deleted_at, o.deleted_by AS o_deleted_by"
-    };
-}
 
 mod attachments;
 mod batch;

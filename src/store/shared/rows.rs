@@ -55,14 +55,13 @@ impl From<MessageRow> for StoredMessage {
 }
 
 /// A row of a page-with-extras statement (`sql::page_with_extras!`): a message of the page,
-/// the order's rev, the message it replies to and its reactions.
+/// the order's rev, the message it replies to and its reactions (both as JSON).
 #[derive(sqlx::FromRow)]
 pub(crate) struct PageRow {
     #[sqlx(flatten)]
     message: MessageRow,
     order_rev: Option<i64>,
-    #[sqlx(flatten)]
-    original: OriginalRow,
+    original: Option<String>,
     reactions: Option<String>,
 }
 
@@ -72,50 +71,52 @@ impl PageRow {
     }
 }
 
-/// The replied-to message's columns of a `PageRow`, all NULL when there is none.
-#[derive(sqlx::FromRow)]
-pub(crate) struct OriginalRow {
-    o_id: Option<String>,
-    o_order_id: Option<String>,
-    o_seq: Option<i64>,
-    o_sender_id: Option<String>,
-    o_sender_type: Option<String>,
-    o_body: Option<String>,
-    o_image_url: Option<String>,
-    o_attachments: Option<String>,
-    o_client_message_id: Option<String>,
-    o_created_at: Option<i64>,
-    o_updated_at: Option<i64>,
-    o_rev: Option<i64>,
-    o_reply_to_id: Option<String>,
-    o_edited_at: Option<i64>,
-    o_deleted_at: Option<i64>,
-    o_deleted_by: Option<String>,
+/// A message's `message_columns!` as a JSON array, in their order.
+type MessageJson = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+impl From<MessageJson> for MessageRow {
+    fn from(j: MessageJson) -> Self {
+        MessageRow {
+            id: j.0,
+            order_id: j.1,
+            seq: j.2,
+            sender_id: j.3,
+            sender_type: j.4,
+            body: j.5,
+            image_url: j.6,
+            attachments: j.7,
+            client_message_id: j.8,
+            created_at: j.9,
+            updated_at: j.10,
+            rev: j.11,
+            reply_to_id: j.12,
+            edited_at: j.13,
+            deleted_at: j.14,
+            deleted_by: j.15,
+        }
+    }
 }
 
-impl OriginalRow {
-    /// The message, if the row has one (its NOT NULL columns are then all there).
-    fn into_message(self) -> Option<StoredMessage> {
-        let row = MessageRow {
-            id: self.o_id?,
-            order_id: self.o_order_id?,
-            seq: self.o_seq?,
-            sender_id: self.o_sender_id?,
-            sender_type: self.o_sender_type?,
-            body: self.o_body?,
-            image_url: self.o_image_url,
-            attachments: self.o_attachments?,
-            client_message_id: self.o_client_message_id,
-            created_at: self.o_created_at?,
-            updated_at: self.o_updated_at?,
-            rev: self.o_rev?,
-            reply_to_id: self.o_reply_to_id,
-            edited_at: self.o_edited_at,
-            deleted_at: self.o_deleted_at,
-            deleted_by: self.o_deleted_by,
-        };
-        Some(row.into())
-    }
+/// A JSON column of our own statements, read (a failure is the database's answer, not ours).
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<T> {
+    serde_json::from_str(json).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
 }
 
 /// What a reaction change must know of a message's reactions: how many distinct emoji, how
@@ -280,12 +281,13 @@ pub(crate) fn page_with_extras_of(
     let mut messages = Vec::with_capacity(rows.len());
     for (i, row) in rows.into_iter().enumerate() {
         if i < limit {
-            if let Some(original) = row.original.into_message() {
+            if let Some(json) = row.original.as_deref() {
+                let original =
+                    StoredMessage::from(MessageRow::from(from_json::<MessageJson>(json)?));
                 originals.insert(original.id.clone(), original);
             }
             if let Some(json) = row.reactions.as_deref() {
-                let pairs: Vec<(String, String)> = serde_json::from_str(json)
-                    .map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))?;
+                let pairs: Vec<(String, String)> = from_json(json)?;
                 reactions.extend(pairs.into_iter().map(|(emoji, user_id)| ReactionRow {
                     message_id: row.message.id.clone(),
                     emoji,

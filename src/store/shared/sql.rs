@@ -112,25 +112,40 @@ macro_rules! page_texts {
                 $order,
                 " LIMIT $3"
             ),
-            sqlite: page_with_extras!($cursor, $order, reactions_json_sqlite),
-            postgres: page_with_extras!($cursor, $order, reactions_json_postgres),
+            sqlite: page_with_extras!($cursor, $order, original_json_sqlite, reactions_json_sqlite),
+            postgres: page_with_extras!(
+                $cursor,
+                $order,
+                original_json_postgres,
+                reactions_json_postgres
+            ),
         }
     };
 }
 
 /// A page and what renders it besides profiles and read state, in one statement, so in one
 /// snapshot on both databases: each of the page's rows (`m`) with the order's rev, the message
-/// it replies to (`o_…`, NULL when it is a tombstone, replies to nothing, or to a message of
-/// another order) and its reactions as a JSON array of `[emoji, user]` in rev order (NULL for a
-/// tombstone; none: `[]` on SQLite, NULL on PostgreSQL). Rows in the page's order.
+/// it replies to as a JSON array of its `message_columns!` (NULL when it is a tombstone,
+/// replies to nothing, or to a message of another order) and its reactions as a JSON array of
+/// `[emoji, user]` in rev order (NULL for a tombstone or a message without reactions). Rows in
+/// the page's order.
+///
+/// JSON, not columns: what costs in a page read is per value (sqlx copies each value of each
+/// row out of SQLite), and the original's 16 columns would be 16 values on every row, NULL
+/// on most. The EXISTS spares the aggregate (a sorter for its ORDER BY, on SQLite) on the
+/// messages without reactions.
 macro_rules! page_with_extras {
-    ($cursor:literal, $order:literal, $reactions:ident) => {
+    ($cursor:literal, $order:literal, $original:ident, $reactions:ident) => {
         concat!(
             "SELECT ",
-            page_columns!(),
-            ", (SELECT last_rev FROM orders WHERE id = $1) AS order_rev, ",
-            original_columns!(),
-            ", CASE WHEN m.deleted_at IS NULL THEN (SELECT ",
+            message_columns!("m."),
+            ", (SELECT last_rev FROM orders WHERE id = $1) AS order_rev",
+            ", CASE WHEN o.id IS NOT NULL THEN ",
+            $original!(),
+            " END AS original",
+            ", CASE WHEN m.deleted_at IS NULL",
+            " AND EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = m.id)",
+            " THEN (SELECT ",
             $reactions!(),
             " FROM reactions r WHERE r.message_id = m.id) END AS reactions",
             " FROM (SELECT ",
@@ -148,7 +163,23 @@ macro_rules! page_with_extras {
     };
 }
 
-/// The one part the databases spell differently: a message's reactions as JSON text.
+/// The parts the databases spell differently: the replied-to message (`o`) as a JSON array,
+/// and a message's reactions as one, both as text (PostgreSQL's `json`, which sqlx will not
+/// read as a string, is cast).
+macro_rules! original_json_sqlite {
+    () => {
+        concat!("json_array(", message_columns!("o."), ")")
+    };
+}
+macro_rules! original_json_postgres {
+    () => {
+        concat!(
+            "CAST(json_build_array(",
+            message_columns!("o."),
+            ") AS TEXT)"
+        )
+    };
+}
 macro_rules! reactions_json_sqlite {
     () => {
         "json_group_array(json_array(r.emoji, r.user_id) ORDER BY r.rev)"
