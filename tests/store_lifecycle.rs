@@ -3,12 +3,12 @@
 
 mod common;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use order_chat::domain::{
-    Applied, Change, Emoji, MessageId, NewMessage, Order, OrderId, OrderStatus, Page, Refusal,
-    StoredMessage, UserId, UserType, now_millis,
+    Applied, Change, Emoji, History, HistoryWithExtras, MessageId, NewMessage, Order, OrderId,
+    OrderStatus, Page, PageExtras, Refusal, StoredMessage, UserId, UserType, now_millis,
 };
 use order_chat::store::Store;
 
@@ -548,7 +548,199 @@ async fn changes_to_many_orders_at_once(s: Arc<dyn Store>) {
     }
 }
 
+async fn reply(s: &Arc<dyn Store>, order: &str, to: &StoredMessage, body: &str) -> StoredMessage {
+    s.insert_message(NewMessage {
+        id: uuid::Uuid::now_v7().to_string(),
+        order_id: oid(order),
+        sender_id: "a1".into(),
+        sender_type: UserType::Agent,
+        body: body.into(),
+        image_url: None,
+        attachment_ids: Vec::new(),
+        client_message_id: None,
+        created_at: now_millis(),
+        reply_to_id: Some(mid(to)),
+    })
+    .await
+    .unwrap()
+    .message
+}
+
+/// A page's extras read the way the service read them before `history_with_extras`: the page,
+/// then the originals of its live replies, then its live messages' reactions.
+async fn page_read_apart(s: &Arc<dyn Store>, order: &str, page: Page) -> (History, PageExtras) {
+    let history = s.history(&oid(order), page).await.unwrap();
+    let live: Vec<&StoredMessage> = history
+        .messages
+        .iter()
+        .filter(|m| !m.is_deleted())
+        .collect();
+    let mut reply_ids: Vec<MessageId> = live
+        .iter()
+        .filter_map(|m| m.reply_to_id.as_deref())
+        .map(|id| MessageId::parse(id).unwrap())
+        .collect();
+    reply_ids.sort();
+    reply_ids.dedup();
+    let originals: HashMap<String, StoredMessage> = if reply_ids.is_empty() {
+        HashMap::new()
+    } else {
+        s.messages_by_id(&oid(order), &reply_ids)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| (m.id.clone(), m))
+            .collect()
+    };
+    let ids: Vec<MessageId> = live.iter().map(|m| mid(m)).collect();
+    let reactions = if ids.is_empty() {
+        HashMap::new()
+    } else {
+        s.reactions(&oid(order), &ids).await.unwrap()
+    };
+    let extras = PageExtras {
+        originals,
+        reactions,
+    };
+    (history, extras)
+}
+
+/// The one-statement page equals the three reads apart, for every kind of page.
+async fn assert_same_page(s: &Arc<dyn Store>, order: &str, page: Page) -> HistoryWithExtras {
+    let got = s.history_with_extras(&oid(order), page).await.unwrap();
+    let (history, extras) = page_read_apart(s, order, page).await;
+    assert_eq!(got.history.messages, history.messages, "{page:?}");
+    assert_eq!(got.history.has_more, history.has_more, "{page:?}");
+    assert_eq!(got.history.rev, history.rev, "{page:?}");
+    assert_eq!(got.extras, extras, "{page:?}");
+    got
+}
+
+async fn a_page_with_extras_is_the_page_its_originals_and_reactions(s: Arc<dyn Store>) {
+    open_order(&s, "o1").await;
+    open_order(&s, "o2").await;
+    let elsewhere = send(&s, "o2", "c1", "in another order").await;
+    // Its text has what JSON must escape; it was edited (an original carries `edited_at`).
+    let old = send(&s, "o1", "c1", "before the page").await;
+    let old = changed(
+        &s,
+        "o1",
+        edit(&old, "\"quoted\" \\ back\nslash \u{7f} é 👍 </x>"),
+    )
+    .await;
+    let doomed = send(&s, "o1", "c1", "to be deleted").await;
+    let only_tomb = send(&s, "o1", "c1", "answered by a deleted reply only").await;
+    let filler = send(&s, "o1", "c1", "filler").await;
+    // The page of 6: seq 5..10.
+    let to_old = reply(&s, "o1", &old, "answers a message before the page").await;
+    let to_doomed = reply(&s, "o1", &doomed, "answers a deleted one").await;
+    let to_other = reply(&s, "o1", &elsewhere, "names another order's message").await;
+    let to_in_page = reply(&s, "o1", &to_old, "answers one on the page").await;
+    let dead_reply = reply(&s, "o1", &only_tomb, "a reply, deleted").await;
+    let plain = send(&s, "o1", "c1", "no reply").await;
+    for (m, user, e) in [
+        (&to_old, "a1", "👍"),
+        (&to_old, "c1", "🔥"),
+        (&to_old, "c1", "👍"),
+        (&filler, "a1", "👍"),
+        (&plain, "c1", "❤️"),
+    ] {
+        changed(&s, "o1", react(m, user, e, true)).await;
+    }
+    changed(&s, "o1", react(&plain, "c1", "❤️", false)).await;
+    changed(&s, "o1", react(&dead_reply, "c1", "👍", true)).await;
+    for m in [&doomed, &dead_reply] {
+        let del = Change::Delete {
+            message_id: mid(m),
+            by: uid("c1"),
+            at: now_millis(),
+        };
+        changed(&s, "o1", del).await;
+    }
+
+    let latest = assert_same_page(&s, "o1", Page::Latest { limit: 6 }).await;
+    let ids: Vec<&str> = latest
+        .history
+        .messages
+        .iter()
+        .map(|m| m.id.as_str())
+        .collect();
+    let page_ids = [
+        &to_old,
+        &to_doomed,
+        &to_other,
+        &to_in_page,
+        &dead_reply,
+        &plain,
+    ];
+    assert_eq!(ids, page_ids.map(|m| m.id.as_str()));
+    assert!(latest.history.has_more);
+    assert_eq!(latest.history.rev, current_rev(&s, "o1").await);
+    // The originals: the one before the page, the deleted one (as its tombstone) and the one on
+    // the page; not another order's, not the one only a tombstone answered.
+    let mut originals: Vec<&str> = latest.extras.originals.keys().map(String::as_str).collect();
+    originals.sort();
+    let mut want = vec![old.id.as_str(), doomed.id.as_str(), to_old.id.as_str()];
+    want.sort();
+    assert_eq!(originals, want);
+    assert!(latest.extras.originals[&doomed.id].is_deleted());
+    // Reactions: emoji in the order of their first reaction, users in the order they reacted;
+    // none for a message whose only reaction was taken back, none for a tombstone, none for
+    // a message beyond the page (`filler`, seq 4).
+    let on = |m: &StoredMessage| {
+        latest.extras.reactions.get(&mid(m)).map(|r| {
+            r.iter()
+                .map(|x| {
+                    let users: Vec<&str> = x.user_ids.iter().map(UserId::as_str).collect();
+                    (x.emoji.as_str().to_owned(), users.join(","))
+                })
+                .collect::<Vec<_>>()
+        })
+    };
+    assert_eq!(
+        on(&to_old),
+        Some(vec![
+            ("👍".into(), "a1,c1".into()),
+            ("🔥".into(), "c1".into())
+        ])
+    );
+    assert_eq!(latest.extras.reactions.len(), 1);
+    assert_eq!(on(&filler), None);
+
+    // The other kinds of page, and pages whose extra row (for `has_more`) has extras.
+    assert_same_page(&s, "o1", Page::Latest { limit: 50 }).await;
+    assert_same_page(&s, "o1", Page::Before { seq: 6, limit: 3 }).await;
+    assert_same_page(&s, "o1", Page::After { seq: 4, limit: 2 }).await;
+    let changed_page = assert_same_page(
+        &s,
+        "o1",
+        Page::Changed {
+            rev: to_old.rev,
+            limit: 50,
+        },
+    )
+    .await;
+    assert!(
+        changed_page
+            .history
+            .messages
+            .iter()
+            .any(|m| m.id == to_old.id)
+    );
+    let one = assert_same_page(&s, "o1", Page::Latest { limit: 1 }).await;
+    assert_eq!(one.history.messages[0].id, plain.id);
+    // Empty pages still carry the order's rev (0 for an order without messages).
+    let empty = assert_same_page(&s, "o1", Page::Before { seq: 1, limit: 50 }).await;
+    assert!(empty.history.messages.is_empty());
+    assert_eq!(empty.history.rev, current_rev(&s, "o1").await);
+    open_order(&s, "o3").await;
+    let none = assert_same_page(&s, "o3", Page::Latest { limit: 50 }).await;
+    assert_eq!((none.history.messages.len(), none.history.rev), (0, 0));
+    assert_eq!(none.extras, PageExtras::default());
+}
+
 store_suite!(
+    a_page_with_extras_is_the_page_its_originals_and_reactions,
     every_change_takes_the_next_rev,
     since_rev_returns_exactly_the_changed_messages,
     edits_and_deletes_keep_the_earlier_text,

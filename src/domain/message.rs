@@ -1,6 +1,8 @@
 //! Messages and the pages of history they are read in.
 
-use super::{ClientMessageId, MessageId, Millis, Order, OrderId, UserType};
+use std::collections::HashMap;
+
+use super::{ClientMessageId, MessageId, Millis, Order, OrderId, Reaction, UserType};
 
 /// A message as stored. `seq` is assigned by the store in the insert's transaction.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +113,22 @@ pub struct History {
     pub messages: Vec<StoredMessage>,
     pub has_more: bool,
     pub rev: i64,
+}
+
+/// What rendering a page takes from its messages' store besides profiles and read state: the
+/// messages its live messages reply to (of the same order, by id; tombstones included) and the
+/// reactions of its live messages (none listed for a message without any).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PageExtras {
+    pub originals: HashMap<String, StoredMessage>,
+    pub reactions: HashMap<MessageId, Vec<Reaction>>,
+}
+
+/// A page of history with its extras, read together.
+#[derive(Debug, Clone)]
+pub struct HistoryWithExtras {
+    pub history: History,
+    pub extras: PageExtras,
 }
 
 /// One entry of a user's chat list.

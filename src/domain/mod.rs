@@ -23,7 +23,9 @@ pub use change::{
 };
 pub use emoji::Emoji;
 pub use ids::{ClientMessageId, IdError, MessageId, OrderId, OrderRef, UserId};
-pub use message::{ChatSummary, History, Inserted, NewMessage, Page, StoredMessage};
+pub use message::{
+    ChatSummary, History, HistoryWithExtras, Inserted, NewMessage, Page, PageExtras, StoredMessage,
+};
 pub use notification::{
     Attempt, Channel, Delivery, DueOrder, MAX_PUSH_SUBSCRIPTIONS_PER_USER, NewDelivery,
     NotifyLeads, NotifyState, PushSubscription, ScanRecord, Unnotified,

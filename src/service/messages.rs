@@ -103,11 +103,19 @@ impl ChatService {
         page: Page,
     ) -> ChatResult<wire::HistoryPage> {
         let Access { order, .. } = self.access(caller, order).await?;
-        let history = self.store.history(&order.id, page).await?;
+        let page = self.read_page(&order, page).await?;
+        let messages = if page.history.messages.is_empty() {
+            Vec::new()
+        } else {
+            let markers = self.store.read_markers(&order.id).await?;
+            self.render_with(&order, page.history.messages, &page.extras, &markers, &[])
+                .await?
+                .0
+        };
         Ok(wire::HistoryPage {
-            messages: self.render(&order, history.messages).await?,
-            has_more: history.has_more,
-            rev: history.rev,
+            messages,
+            has_more: page.history.has_more,
+            rev: page.history.rev,
         })
     }
 }

@@ -1,16 +1,17 @@
 //! The stored part of a join's page, reused while its order has not changed.
 //!
 //! A join renders the latest page of an order: its messages, the messages they reply to and
-//! their reactions. All of that changes only with the order's `rev` — every send, edit, delete
-//! and reaction moves it, on whichever node it happens — so a page read at rev R is served
-//! again while the order's rev is still R: one indexed read of the rev instead of the page,
-//! originals and reactions queries. Both participants of an order joining, or everyone
-//! reconnecting after a restart, read the order's page once.
+//! their reactions, read in one statement (`history_with_extras`). All of that changes only
+//! with the order's `rev` — every send, edit, delete and reaction moves it, on whichever node
+//! it happens — so a page read at rev R is served again while the order's rev is still R: one
+//! indexed read of the rev instead of the page. Both participants of an order joining, or
+//! everyone reconnecting after a restart, read the order's page once.
 //!
-//! Why a cached page is never stale: the page's rev is read before its rows, and its originals
-//! and reactions after them, so what the entry holds is the order's state at R or later. It is
-//! served only while the order's rev is still R, i.e. when no change after R exists: then the
-//! entry is exactly the state at R.
+//! Why a cached page is never stale: the page, its originals and reactions are read in one
+//! snapshot together with the rev they are the state of (or, for an empty page, after a rev
+//! read before them, so they hold the state at that rev or later). An entry is served only
+//! while the order's rev is still its rev, i.e. when no change after it exists: then the entry
+//! is exactly the order's current state.
 //!
 //! Nothing per viewer is kept: read markers (receipts and `reads`), profiles, participants,
 //! presence and attachment links are read and rendered for each join.
@@ -19,25 +20,14 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::ChatService;
-use crate::domain::{History, MessageId, Order, Page, Reaction, StoredMessage};
+use crate::domain::{HistoryWithExtras, MessageId, Order, Page, PageExtras, StoredMessage};
 use crate::error::ChatResult;
 
 /// Most pages kept (about 25 KB each with 50 messages): the orders joined most recently.
 const MAX_ENTRIES: usize = 1024;
 
-/// What renders a page besides its messages: the messages it replies to (by id) and the
-/// reactions of its messages.
-#[derive(Default)]
-pub(super) struct Extras {
-    pub originals: HashMap<String, StoredMessage>,
-    pub reactions: HashMap<MessageId, Vec<Reaction>>,
-}
-
 /// A page of stored messages with its extras.
-pub(super) struct PageData {
-    pub history: History,
-    pub extras: Extras,
-}
+pub(super) type PageData = HistoryWithExtras;
 
 #[derive(Default)]
 pub(super) struct PageCache {
@@ -81,19 +71,18 @@ impl ChatService {
         Ok(data)
     }
 
-    async fn read_page(&self, order: &Order, page: Page) -> ChatResult<PageData> {
-        let history = self.store.history(&order.id, page).await?;
-        let extras = self.extras(order, &history.messages).await?;
-        Ok(PageData { history, extras })
+    /// A page with its extras: one query (three for an empty page).
+    pub(super) async fn read_page(&self, order: &Order, page: Page) -> ChatResult<PageData> {
+        Ok(self.store.history_with_extras(&order.id, page).await?)
     }
 
-    /// The reply originals and reactions of these messages: two queries whatever their number
-    /// (none when no message replies or none is live).
+    /// The reply originals and reactions of these messages (messages not read as a page): two
+    /// queries whatever their number (none when no message replies or none is live).
     pub(super) async fn extras(
         &self,
         order: &Order,
         messages: &[StoredMessage],
-    ) -> ChatResult<Extras> {
+    ) -> ChatResult<PageExtras> {
         let mut reply_ids: Vec<MessageId> = messages
             .iter()
             .filter(|m| !m.is_deleted())
@@ -122,7 +111,7 @@ impl ChatService {
         } else {
             self.store.reactions(&order.id, &live).await?
         };
-        Ok(Extras {
+        Ok(PageExtras {
             originals,
             reactions,
         })

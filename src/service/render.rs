@@ -4,8 +4,9 @@
 use std::collections::HashMap;
 
 use super::ChatService;
-use super::pages::Extras;
-use crate::domain::{MessageId, Order, ReadMarker, StoredMessage, User, UserId, UserType};
+use crate::domain::{
+    MessageId, Order, PageExtras, ReadMarker, StoredMessage, User, UserId, UserType,
+};
 use crate::error::{ChatError, ChatResult};
 use crate::wire::{self, Sender};
 
@@ -37,7 +38,7 @@ impl ChatService {
         &self,
         order: &Order,
         messages: Vec<StoredMessage>,
-        extras: &Extras,
+        extras: &PageExtras,
         all_markers: &[ReadMarker],
         also: &[UserId],
     ) -> ChatResult<(Vec<wire::Message>, Profiles)> {

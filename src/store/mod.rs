@@ -7,10 +7,10 @@ use async_trait::async_trait;
 use std::collections::HashMap;
 
 use crate::domain::{
-    Applied, Attachment, Attempt, Change, ChatSummary, Delivery, DueOrder, History, Inserted,
-    MessageId, Millis, NewMessage, NotifyLeads, NotifyState, Order, OrderId, Page, ProfileSource,
-    PushSubscription, Reaction, ReadMarker, Revision, ScanRecord, SearchHit, SearchQuery,
-    StoredAttachment, StoredMessage, Unnotified, User, UserId,
+    Applied, Attachment, Attempt, Change, ChatSummary, Delivery, DueOrder, History,
+    HistoryWithExtras, Inserted, MessageId, Millis, NewMessage, NotifyLeads, NotifyState, Order,
+    OrderId, Page, ProfileSource, PushSubscription, Reaction, ReadMarker, Revision, ScanRecord,
+    SearchHit, SearchQuery, StoredAttachment, StoredMessage, Unnotified, User, UserId,
 };
 
 pub mod postgres;
@@ -99,6 +99,15 @@ pub trait MessageStore: Send + Sync {
     /// the audit revision (edits, deletes) and enforces the reaction limits.
     async fn apply_change(&self, order: &OrderId, change: Change) -> StoreResult<Applied>;
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History>;
+    /// `history` together with what rendering it takes besides profiles and read state: the
+    /// originals its live messages reply to and its live messages' reactions, exactly as
+    /// `messages_by_id` and `reactions` give them. One statement, whatever the page's size,
+    /// with the order's `rev` read in the same snapshot as the rows.
+    async fn history_with_extras(
+        &self,
+        order: &OrderId,
+        page: Page,
+    ) -> StoreResult<HistoryWithExtras>;
     async fn message_at(&self, order: &OrderId, seq: i64) -> StoreResult<Option<StoredMessage>>;
     /// The messages of this order with these ids (any order; unknown ids are left out).
     async fn messages_by_id(

@@ -7,8 +7,8 @@ use super::PgStore;
 use std::collections::HashMap;
 
 use crate::domain::{
-    Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Revision,
-    StoredMessage,
+    Applied, Change, History, HistoryWithExtras, Inserted, MessageId, NewMessage, OrderId, Page,
+    Reaction, Revision, StoredMessage,
 };
 use crate::store::{MessageStore, ReactionStore, StoreResult};
 
@@ -41,6 +41,15 @@ impl MessageStore for PgStore {
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
         self.pools.history(order, page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn history_with_extras(
+        &self,
+        order: &OrderId,
+        page: Page,
+    ) -> StoreResult<HistoryWithExtras> {
+        self.pools.history_with_extras(order, page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order, seq = seq))]

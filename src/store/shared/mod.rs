@@ -5,12 +5,46 @@
 use sqlx::{Database, Pool};
 
 /// The columns every message query selects, in `MessageRow`'s order (a macro, so that the SQL
-/// texts can `concat!` it into constants).
+/// texts can `concat!` it into constants); with a table alias, each column prefixed by it.
 macro_rules! message_columns {
     () => {
-        "id, order_id, seq, sender_id, sender_type, body, image_url, attachments, \
-         client_message_id, created_at, updated_at, rev, reply_to_id, edited_at, deleted_at, \
-         deleted_by"
+        message_columns!("")
+    };
+    ($t:literal) => {
+        concat!(
+            $t,
+            "id, ",
+            $t,
+            "order_id, ",
+            $t,
+            "seq, ",
+            $t,
+            "sender_id, ",
+            $t,
+            "sender_type, ",
+            $t,
+            "body, ",
+            $t,
+            "image_url, ",
+            $t,
+            "attachments, ",
+            $t,
+            "client_message_id, ",
+            $t,
+            "created_at, ",
+            $t,
+            "updated_at, ",
+            $t,
+            "rev, ",
+            $t,
+            "reply_to_id, ",
+            $t,
+            "edited_at, ",
+            $t,
+            "deleted_at, ",
+            $t,
+            "deleted_by"
+        )
     };
 }
 pub(crate) use message_columns;

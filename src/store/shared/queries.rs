@@ -7,13 +7,14 @@ use std::collections::HashMap;
 use sqlx::{Database, Encode, Executor, FromRow, IntoArguments, QueryBuilder, Type};
 
 use super::rows::{
-    MarkerRow, MessageRow, OnUnique, OrderRow, ParticipantRow, ReactionRow, RevisionRow, UserRow,
-    group_reactions, order_from_rows, page_of, sort_by_activity,
+    MarkerRow, MessageRow, OnUnique, OrderRow, PageRow, ParticipantRow, ReactionRow, RevisionRow,
+    UserRow, group_reactions, order_from_rows, page_of, page_with_extras_of, sort_by_activity,
 };
+use super::sql::{Dialect, PageTexts};
 use super::{Pools, sql};
 use crate::domain::{
-    ChatSummary, History, MessageId, Millis, Order, OrderId, Page, ProfileSource, Reaction,
-    ReadMarker, Revision, StoredMessage, User, UserId, now_millis,
+    ChatSummary, History, HistoryWithExtras, MessageId, Millis, Order, OrderId, Page,
+    ProfileSource, Reaction, ReadMarker, Revision, StoredMessage, User, UserId, now_millis,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -28,7 +29,7 @@ const PARTICIPANTS_PER_INSERT: usize = VALUES_PER_STATEMENT / 4;
 // for every query below; they hold for `Sqlite` and `Postgres`.
 impl<DB> Pools<DB>
 where
-    DB: Database,
+    DB: Database + Dialect,
     DB::Arguments: IntoArguments<DB>,
     for<'c> &'c mut DB::Connection: Executor<'c, Database = DB>,
     for<'q> &'q str: Encode<'q, DB> + Type<DB>,
@@ -42,6 +43,7 @@ where
     for<'r> OrderRow: FromRow<'r, DB::Row>,
     for<'r> ParticipantRow: FromRow<'r, DB::Row>,
     for<'r> MessageRow: FromRow<'r, DB::Row>,
+    for<'r> PageRow: FromRow<'r, DB::Row>,
     for<'r> MarkerRow: FromRow<'r, DB::Row>,
     for<'r> ReactionRow: FromRow<'r, DB::Row>,
     for<'r> RevisionRow: FromRow<'r, DB::Row>,
@@ -215,19 +217,43 @@ where
             .bind(order.as_str())
             .fetch_optional(&self.reader)
             .await?;
-        let (sql, cursor) = match page {
-            Page::Latest { .. } => (sql::HISTORY_LATEST, 0),
-            Page::Before { seq, .. } => (sql::HISTORY_BEFORE, seq),
-            Page::After { seq, .. } => (sql::HISTORY_AFTER, seq),
-            Page::Changed { rev, .. } => (sql::HISTORY_CHANGED, rev),
-        };
-        let rows: Vec<MessageRow> = sqlx::query_as(sql)
+        let (texts, cursor) = page_texts(page);
+        let rows: Vec<MessageRow> = sqlx::query_as(texts.plain)
             .bind(order.as_str())
             .bind(cursor)
             .bind(i64::from(page.limit()) + 1)
             .fetch_all(&self.reader)
             .await?;
         Ok(page_of(rows, page, rev.unwrap_or(0)))
+    }
+
+    /// `history` with its extras (the originals and reactions `messages_by_id` and `reactions`
+    /// would give for the page's live messages) in one statement, which also reads the order's
+    /// rev: the rev of exactly the state the page shows. An empty page has no row to carry the
+    /// rev: then the rev is read first and the page again (it may have gained messages since;
+    /// the rev read before them is the safe one, as in `history`).
+    pub(crate) async fn history_with_extras(
+        &self,
+        order: &OrderId,
+        page: Page,
+    ) -> StoreResult<HistoryWithExtras> {
+        let (texts, cursor) = page_texts(page);
+        let fetch = || {
+            sqlx::query_as::<DB, PageRow>(DB::page_with_extras(texts))
+                .bind(order.as_str())
+                .bind(cursor)
+                .bind(i64::from(page.limit()) + 1)
+                .fetch_all(&self.reader)
+        };
+        let rows = fetch().await?;
+        let (rows, rev) = match rows.first().map(PageRow::order_rev) {
+            Some(rev) => (rows, rev),
+            None => {
+                let rev = self.last_rev(order).await?;
+                (fetch().await?, rev)
+            }
+        };
+        page_with_extras_of(rows, page, rev)
     }
 
     /// The order's messages with these ids, one `IN (…)` query per `VALUES_PER_STATEMENT`.
@@ -351,5 +377,15 @@ where
             .into_iter()
             .map(|(o, n)| (OrderId::from_trusted(o), n))
             .collect())
+    }
+}
+
+/// The statements of this kind of page, and its cursor (`$2`).
+fn page_texts(page: Page) -> (&'static PageTexts, i64) {
+    match page {
+        Page::Latest { .. } => (&sql::LATEST, 0),
+        Page::Before { seq, .. } => (&sql::BEFORE, seq),
+        Page::After { seq, .. } => (&sql::AFTER, seq),
+        Page::Changed { rev, .. } => (&sql::CHANGED, rev),
     }
 }

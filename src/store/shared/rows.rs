@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use crate::domain::{
-    ChatSummary, Emoji, History, MessageId, Order, OrderId, OrderStatus, Page, Reaction,
-    ReadMarker, Revision, StoredMessage, User, UserId, UserType,
+    ChatSummary, Emoji, History, HistoryWithExtras, MessageId, Order, OrderId, OrderStatus, Page,
+    PageExtras, Reaction, ReadMarker, Revision, StoredMessage, User, UserId, UserType,
 };
 use crate::store::{StoreError, StoreResult};
 
@@ -52,6 +52,71 @@ impl From<MessageRow> for StoredMessage {
             deleted_by: r.deleted_by,
         }
     }
+}
+
+/// A row of a page-with-extras statement (`sql::page_with_extras!`): a message of the page,
+/// the order's rev, the message it replies to and its reactions (both as JSON).
+#[derive(sqlx::FromRow)]
+pub(crate) struct PageRow {
+    #[sqlx(flatten)]
+    message: MessageRow,
+    order_rev: Option<i64>,
+    original: Option<String>,
+    reactions: Option<String>,
+}
+
+impl PageRow {
+    pub(crate) fn order_rev(&self) -> i64 {
+        self.order_rev.unwrap_or(0)
+    }
+}
+
+/// A message's `message_columns!` as a JSON array, in their order.
+type MessageJson = (
+    String,
+    String,
+    i64,
+    String,
+    String,
+    String,
+    Option<String>,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+);
+
+impl From<MessageJson> for MessageRow {
+    fn from(j: MessageJson) -> Self {
+        MessageRow {
+            id: j.0,
+            order_id: j.1,
+            seq: j.2,
+            sender_id: j.3,
+            sender_type: j.4,
+            body: j.5,
+            image_url: j.6,
+            attachments: j.7,
+            client_message_id: j.8,
+            created_at: j.9,
+            updated_at: j.10,
+            rev: j.11,
+            reply_to_id: j.12,
+            edited_at: j.13,
+            deleted_at: j.14,
+            deleted_by: j.15,
+        }
+    }
+}
+
+/// A JSON column of our own statements, read (a failure is the database's answer, not ours).
+fn from_json<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<T> {
+    serde_json::from_str(json).map_err(|e| StoreError::Database(sqlx::Error::Decode(e.into())))
 }
 
 /// What a reaction change must know of a message's reactions: how many distinct emoji, how
@@ -201,6 +266,44 @@ pub(crate) fn sort_by_activity(chats: &mut [ChatSummary]) {
     chats.sort_by_key(|c| {
         std::cmp::Reverse(c.last_message.as_ref().map(|m| m.created_at).unwrap_or(0))
     });
+}
+
+/// `page_of` for the rows of a page-with-extras statement, with the originals and reactions of
+/// the page's messages (those of the row beyond the page are left out, as its message is).
+pub(crate) fn page_with_extras_of(
+    rows: Vec<PageRow>,
+    page: Page,
+    rev: i64,
+) -> StoreResult<HistoryWithExtras> {
+    let limit = page.limit() as usize;
+    let mut originals = HashMap::new();
+    let mut reactions = Vec::new();
+    let mut messages = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        if i < limit {
+            if let Some(json) = row.original.as_deref() {
+                let original =
+                    StoredMessage::from(MessageRow::from(from_json::<MessageJson>(json)?));
+                originals.insert(original.id.clone(), original);
+            }
+            if let Some(json) = row.reactions.as_deref() {
+                let pairs: Vec<(String, String)> = from_json(json)?;
+                reactions.extend(pairs.into_iter().map(|(emoji, user_id)| ReactionRow {
+                    message_id: row.message.id.clone(),
+                    emoji,
+                    user_id,
+                }));
+            }
+        }
+        messages.push(row.message);
+    }
+    Ok(HistoryWithExtras {
+        history: page_of(messages, page, rev),
+        extras: PageExtras {
+            originals,
+            reactions: group_reactions(reactions),
+        },
+    })
 }
 
 /// Turn `limit + 1` fetched rows into a page: oldest first (by `rev` for a `Changed` page),

@@ -73,29 +73,130 @@ pub(super) const LAST_MESSAGES_OF_USERS_ORDERS: &str = concat!(
 
 // Messages.
 
-/// `$2` is 0: every seq is above it.
-pub(super) const HISTORY_LATEST: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq DESC LIMIT $3"
-);
-pub(super) const HISTORY_BEFORE: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3"
-);
-pub(super) const HISTORY_AFTER: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND seq > $2 ORDER BY seq ASC LIMIT $3"
-);
+/// The statements that read one kind of page: the page alone (`plain`), and the page with its
+/// extras on each database (`page_with_extras!`).
+pub(crate) struct PageTexts {
+    pub plain: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
 
+/// Which of a page's statements a database runs.
+pub(crate) trait Dialect {
+    fn page_with_extras(texts: &PageTexts) -> &'static str;
+}
+
+impl Dialect for sqlx::Sqlite {
+    fn page_with_extras(texts: &PageTexts) -> &'static str {
+        texts.sqlite
+    }
+}
+
+impl Dialect for sqlx::Postgres {
+    fn page_with_extras(texts: &PageTexts) -> &'static str {
+        texts.postgres
+    }
+}
+
+/// A page of an order's messages: `$1` the order, `$2` the cursor, `$3` the rows to fetch; the
+/// condition on the cursor and the page's order.
+macro_rules! page_texts {
+    ($cursor:literal, $order:literal) => {
+        PageTexts {
+            plain: concat!(
+                "SELECT ",
+                message_columns!(),
+                " FROM messages WHERE order_id = $1 AND ",
+                $cursor,
+                " ORDER BY ",
+                $order,
+                " LIMIT $3"
+            ),
+            sqlite: page_with_extras!($cursor, $order, original_json_sqlite, reactions_json_sqlite),
+            postgres: page_with_extras!(
+                $cursor,
+                $order,
+                original_json_postgres,
+                reactions_json_postgres
+            ),
+        }
+    };
+}
+
+/// A page and what renders it besides profiles and read state, in one statement, so in one
+/// snapshot on both databases: each of the page's rows (`m`) with the order's rev, the message
+/// it replies to as a JSON array of its `message_columns!` (NULL when it is a tombstone,
+/// replies to nothing, or to a message of another order) and its reactions as a JSON array of
+/// `[emoji, user]` in rev order (NULL for a tombstone or a message without reactions). Rows in
+/// the page's order.
+///
+/// JSON, not columns: what costs in a page read is per value (sqlx copies each value of each
+/// row out of SQLite), and the original's 16 columns would be 16 values on every row, NULL
+/// on most. The EXISTS spares the aggregate (a sorter for its ORDER BY, on SQLite) on the
+/// messages without reactions.
+macro_rules! page_with_extras {
+    ($cursor:literal, $order:literal, $original:ident, $reactions:ident) => {
+        concat!(
+            "SELECT ",
+            message_columns!("m."),
+            ", (SELECT last_rev FROM orders WHERE id = $1) AS order_rev",
+            ", CASE WHEN o.id IS NOT NULL THEN ",
+            $original!(),
+            " END AS original",
+            ", CASE WHEN m.deleted_at IS NULL",
+            " AND EXISTS (SELECT 1 FROM reactions r WHERE r.message_id = m.id)",
+            " THEN (SELECT ",
+            $reactions!(),
+            " FROM reactions r WHERE r.message_id = m.id) END AS reactions",
+            " FROM (SELECT ",
+            message_columns!(),
+            " FROM messages WHERE order_id = $1 AND ",
+            $cursor,
+            " ORDER BY ",
+            $order,
+            " LIMIT $3) m",
+            " LEFT JOIN messages o ON o.id = m.reply_to_id AND o.order_id = m.order_id",
+            " AND m.deleted_at IS NULL",
+            " ORDER BY m.",
+            $order
+        )
+    };
+}
+
+/// The parts the databases spell differently: the replied-to message (`o`) as a JSON array,
+/// and a message's reactions as one, both as text (PostgreSQL's `json`, which sqlx will not
+/// read as a string, is cast).
+macro_rules! original_json_sqlite {
+    () => {
+        concat!("json_array(", message_columns!("o."), ")")
+    };
+}
+macro_rules! original_json_postgres {
+    () => {
+        concat!(
+            "CAST(json_build_array(",
+            message_columns!("o."),
+            ") AS TEXT)"
+        )
+    };
+}
+macro_rules! reactions_json_sqlite {
+    () => {
+        "json_group_array(json_array(r.emoji, r.user_id) ORDER BY r.rev)"
+    };
+}
+macro_rules! reactions_json_postgres {
+    () => {
+        "CAST(json_agg(json_build_array(r.emoji, r.user_id) ORDER BY r.rev) AS TEXT)"
+    };
+}
+
+/// `$2` is 0: every seq is above it.
+pub(super) const LATEST: PageTexts = page_texts!("seq > $2", "seq DESC");
+pub(super) const BEFORE: PageTexts = page_texts!("seq < $2", "seq DESC");
+pub(super) const AFTER: PageTexts = page_texts!("seq > $2", "seq ASC");
 /// Every message changed after `$2` (its latest change's rev), earliest change first.
-pub(super) const HISTORY_CHANGED: &str = concat!(
-    "SELECT ",
-    message_columns!(),
-    " FROM messages WHERE order_id = $1 AND rev > $2 ORDER BY rev ASC LIMIT $3"
-);
+pub(super) const CHANGED: PageTexts = page_texts!("rev > $2", "rev ASC");
 
 pub(super) const LAST_REV: &str = "SELECT last_rev FROM orders WHERE id = $1";
 

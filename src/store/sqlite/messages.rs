@@ -9,8 +9,8 @@ use std::collections::HashMap;
 use super::SqliteStore;
 use super::jobs::{ChangeJob, InsertJob, Job};
 use crate::domain::{
-    Applied, Change, History, Inserted, MessageId, NewMessage, OrderId, Page, Reaction, Revision,
-    StoredMessage,
+    Applied, Change, History, HistoryWithExtras, Inserted, MessageId, NewMessage, OrderId, Page,
+    Reaction, Revision, StoredMessage,
 };
 use crate::store::{MessageStore, ReactionStore, StoreError, StoreResult};
 
@@ -64,6 +64,15 @@ impl MessageStore for SqliteStore {
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
     async fn history(&self, order: &OrderId, page: Page) -> StoreResult<History> {
         self.pools.get().history(order, page).await
+    }
+
+    #[tracing::instrument(level = "debug", skip_all, fields(order = %order))]
+    async fn history_with_extras(
+        &self,
+        order: &OrderId,
+        page: Page,
+    ) -> StoreResult<HistoryWithExtras> {
+        self.pools.get().history_with_extras(order, page).await
     }
 
     #[tracing::instrument(level = "debug", skip_all, fields(order = %order, seq = seq))]
