@@ -15,6 +15,10 @@
 # Needs perf (root, or kernel.perf_event_paranoid <= 1 for kernel stacks) and inferno
 # (`cargo install inferno --locked`). Release builds have no frame pointers, hence DWARF unwinding.
 #
+# WINDOW=joins samples the final join-with-history round instead of the send window: from the
+# end of the history extras (with --history-extras) or of the send window (without), plus
+# chat-bench's 0.5-s join pause, for JOIN_SECONDS (0.9: the round must outlast it, perf writes nothing once the server is stopped).
+#
 # Environment (optional): TITLE (the SVG's title), FREQ (499 Hz), CALL_GRAPH (dwarf,65528: copies
 # 64 KB of stack per sample; 16 KB cut a fifth of the tokio workers' stacks short),
 # MINWIDTH (0.5: frames narrower than that many pixels are left out, keeps the SVG small),
@@ -42,6 +46,10 @@ set -- "${RUN_ARGS[@]}"
 [ $# -gt 0 ] && [ "$1" != "--" ] && shift
 [ $# -gt 0 ] && [ "$1" != "--" ] && DURATION=$1
 WARMUP=${WARMUP:-2}
+WINDOW=${WINDOW:-sends}
+JOIN_SECONDS=${JOIN_SECONDS:-0.9}
+EXTRAS=0
+for a in "${RUN_ARGS[@]}"; do [ "$a" = --history-extras ] && EXTRAS=1; done
 FREQ=${FREQ:-499}
 CALL_GRAPH=${CALL_GRAPH:-dwarf,65528}
 MINWIDTH=${MINWIDTH:-0.5}
@@ -67,14 +75,27 @@ watch_run() {
     printf '%s\n' "$line"
     if [[ -z "$pid" && "$line" =~ ^==\ order-chat\ at\ .*\(pid\ ([0-9]+)\) ]]; then
       pid=${BASH_REMATCH[1]}
-    elif [[ -n "$pid" && -z "$perf_pid" && "$line" == *" connected and joined in "* ]]; then
-      (
-        sleep "$(python3 -c "print(0.2 + float('$WARMUP'))")"
-        echo "== flamegraph: perf record -F $FREQ --call-graph $CALL_GRAPH -p $pid for ${DURATION}s" >&2
-        exec perf record -q -N -F "$FREQ" --call-graph "$CALL_GRAPH" -p "$pid" -o "$WORK/perf.data" \
-          -- sleep "$DURATION"
-      ) &
-      perf_pid=$!
+    elif [[ -n "$pid" && -z "$perf_pid" ]]; then
+      local delay= length=$DURATION
+      if [ "$WINDOW" = joins ]; then
+        length=$JOIN_SECONDS
+        if [ "$EXTRAS" = 1 ] && [[ "$line" == *"history extras stored in "* ]]; then
+          delay=0.5
+        elif [ "$EXTRAS" = 0 ] && [[ "$line" == *" connected and joined in "* ]]; then
+          delay=$(python3 -c "print(0.2 + float('$WARMUP') + float('$DURATION') + 0.5)")
+        fi
+      elif [[ "$line" == *" connected and joined in "* ]]; then
+        delay=$(python3 -c "print(0.2 + float('$WARMUP'))")
+      fi
+      if [ -n "$delay" ]; then
+        (
+          sleep "$delay"
+          echo "== flamegraph: perf record -F $FREQ --call-graph $CALL_GRAPH -p $pid for ${length}s" >&2
+          exec perf record -q -N -F "$FREQ" --call-graph "$CALL_GRAPH" -p "$pid" -o "$WORK/perf.data" \
+            -- sleep "$length"
+        ) &
+        perf_pid=$!
+      fi
     fi
   done
   [ -n "$perf_pid" ] && wait "$perf_pid"

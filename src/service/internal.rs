@@ -149,6 +149,11 @@ impl ChatService {
             })
             .await?;
         self.metrics.messages_stored.inc();
+        if inserted.created {
+            self.pages.moved(&order.id, inserted.message.rev, || {
+                super::pages::Moved::Sent(inserted.message.clone(), None)
+            });
+        }
         let message = wire::Message::build(inserted.message, wire::Sender::system(), &[]);
         self.publish(&order.id, None, ServerEvent::NewMessage(&message))
             .await;

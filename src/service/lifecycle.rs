@@ -3,6 +3,7 @@
 //! transaction with the order's next `rev` and re-checks what a concurrent change could break
 //! (a delete in between, the reaction limits).
 
+use super::pages::Moved;
 use super::requests::{DeleteRequest, EditRequest, ReactionRequest};
 use super::{Access, Caller, ChatService};
 use crate::domain::{
@@ -124,6 +125,11 @@ impl ChatService {
             .await?
             .remove(&id)
             .unwrap_or_default();
+        if changed {
+            self.pages.moved(&order.id, message.rev, || {
+                Moved::Reacted(message.clone(), reactions.clone())
+            });
+        }
         let reactions = wire::ReactionCount::list(&reactions);
         if changed {
             let event = wire::ReactionUpdated {
@@ -196,7 +202,12 @@ impl ChatService {
     /// Store an edit or a delete; the message as it is now, rendered.
     async fn apply(&self, order: &Order, change: Change) -> ChatResult<wire::Message> {
         match self.store.apply_change(&order.id, change).await? {
-            Applied::Changed(m) | Applied::Unchanged(m) => self.render_one(order, m).await,
+            Applied::Changed(m) => {
+                self.pages
+                    .moved(&order.id, m.rev, || Moved::Changed(m.clone()));
+                self.render_one(order, m).await
+            }
+            Applied::Unchanged(m) => self.render_one(order, m).await,
             Applied::Refused(r) => Err(refused(r)),
         }
     }

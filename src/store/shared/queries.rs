@@ -249,8 +249,13 @@ where
         let (rows, rev) = match rows.first().map(PageRow::order_rev) {
             Some(rev) => (rows, rev),
             None => {
+                // No row to carry the rev: read it first, then the page again. Rows found now
+                // carry their own snapshot's rev; none means the order has no message in the
+                // page's range at a moment after that rev was read.
                 let rev = self.last_rev(order).await?;
-                (fetch().await?, rev)
+                let rows = fetch().await?;
+                let rev = rows.first().map_or(rev, PageRow::order_rev);
+                (rows, rev)
             }
         };
         page_with_extras_of(rows, page, rev)
