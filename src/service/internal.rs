@@ -150,9 +150,7 @@ impl ChatService {
             .await?;
         self.metrics.messages_stored.inc();
         if inserted.created {
-            self.pages.moved(&order.id, inserted.message.rev, || {
-                super::pages::Moved::Sent(inserted.message.clone(), None)
-            });
+            self.page_sent(&inserted.message).await;
         }
         let message = wire::Message::build(inserted.message, wire::Sender::system(), &[]);
         self.publish(&order.id, None, ServerEvent::NewMessage(&message))

@@ -1,7 +1,6 @@
 //! Messages: sending (durable first, then broadcast) and reading history.
 
 use super::attachments::Checked;
-use super::pages::Moved;
 use super::requests::SendRequest;
 use super::{Access, Caller, ChatService};
 use crate::domain::{MessageId, NewMessage, Order, OrderRef, Page, StoredMessage, now_millis};
@@ -56,22 +55,7 @@ impl ChatService {
             self.unclaim(&id).await;
             return self.render_one(&order, inserted.message).await;
         }
-        let original_now = match inserted.message.reply_to_id.as_deref() {
-            Some(to) if self.pages.lacks_original(&order.id, to) => {
-                let id = MessageId::from_trusted(to.to_string());
-                // The message is stored: a failed read only costs the cache its entry.
-                self.store
-                    .messages_by_id(&order.id, std::slice::from_ref(&id))
-                    .await
-                    .ok()
-                    .and_then(|mut found| found.pop())
-                    .map(Box::new)
-            }
-            _ => None,
-        };
-        self.pages.moved(&order.id, inserted.message.rev, || {
-            Moved::Sent(inserted.message.clone(), original_now)
-        });
+        self.page_sent(&inserted.message).await;
         let found = files.into_iter().map(|a| (a.id.clone(), a)).collect();
         let (attachments, image_url) = self.rendered_attachments(&inserted.message, &found);
         self.metrics.messages_stored.inc();

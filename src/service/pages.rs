@@ -211,9 +211,8 @@ impl PageCache {
     }
 
     /// Is a page of this order kept that holds neither as a message nor as an original the
-    /// message `id` (which a reply just stored answers)? Then the send reads the original
-    /// again for `Moved::Sent`.
-    pub(super) fn lacks_original(&self, order: &OrderId, id: &str) -> bool {
+    /// message `id` (which a reply just stored answers)?
+    fn lacks_original(&self, order: &OrderId, id: &str) -> bool {
         self.lock().get(order.as_str()).is_some_and(|e| {
             !e.page.extras.originals.contains_key(id)
                 && !e.page.history.messages.iter().any(|m| m.id == id)
@@ -238,6 +237,28 @@ impl PageCache {
 }
 
 impl ChatService {
+    /// A new message was stored here: carry the order's kept page forward. A reply to a
+    /// message the page does not hold brings its original, read now (after the store).
+    pub(super) async fn page_sent(&self, message: &StoredMessage) {
+        let order = &message.order_id;
+        let original = match message.reply_to_id.as_deref() {
+            Some(to) if self.pages.lacks_original(order, to) => {
+                let id = MessageId::from_trusted(to.to_string());
+                // The message is stored: a failed read only costs the cache its entry.
+                self.store
+                    .messages_by_id(order, std::slice::from_ref(&id))
+                    .await
+                    .ok()
+                    .and_then(|mut found| found.pop())
+                    .map(Box::new)
+            }
+            _ => None,
+        };
+        self.pages.moved(order, message.rev, || {
+            Moved::Sent(message.clone(), original)
+        });
+    }
+
     /// A page of the order's history with its extras; the latest page (what a join without a
     /// cursor asks for) comes from the cache when the entry is at the order's current rev.
     pub(super) async fn page_data(&self, order: &Order, page: Page) -> ChatResult<Arc<PageData>> {
